@@ -1,0 +1,17 @@
+//! Kodekort's v1 protocol: the wire types of the HTTPS API, the closed set of
+//! error codes, secrets whose `Debug` hides them, and the signed-bytes
+//! encoding of signatures and certificates with their verification.
+//!
+//! Invariant: this crate does no I/O. It is what an independent verifier needs.
+
+pub mod error;
+pub mod secret;
+pub mod signing;
+pub mod wire;
+
+pub use error::{ErrorBody, ErrorCode, ErrorResponse};
+pub use secret::{Code, Password, ProviderKey, Token};
+pub use signing::{verify, verify_with_content, Envelope, TrustRoot, VerifiedSignature, VerifyError};
+
+/// Path prefix of every v1 call.
+pub const API_PREFIX: &str = "/api/v1";

@@ -1,0 +1,458 @@
+//! The HTTPS API: axum handlers over the [`Service`], the JSON error body
+//! for every refusal (never axum's plain-text rejections), request limits,
+//! request ids in the logs, and the OpenAPI document generated from the
+//! handlers themselves.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use kodekort_proto::signing::TrustRoot;
+use kodekort_proto::wire::{
+    CardStatus, CodeRequest, Document, DocumentSummary, EnvelopeResponse, LoginChallenge,
+    LoginRequest, MeResponse, ProviderDocumentStatus, SessionResponse, SignChallenge,
+    SignRequest, StatusResponse, SubmitDocument, SubmittedDocument,
+};
+use kodekort_proto::{ErrorCode, ErrorResponse, ProviderKey, Token, API_PREFIX};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, Error, Result};
+use crate::service::{valid_id, Citizen, Provider, Service, MAX_CONTENT_BYTES};
+
+/// Largest request body: a 1 MiB document, JSON-escaped, with room to spare.
+const MAX_BODY_BYTES: usize = 3 * MAX_CONTENT_BYTES;
+/// Longest a request may take from its head arriving to the answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    service: Arc<Service>,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let api = match self {
+            Error::Api(api) => api,
+            other => {
+                // The full cause goes to the log; the wire gets only the code.
+                tracing::error!(error = %other, "request failed");
+                ErrorCode::InternalError.into()
+            }
+        };
+        api_response(&api)
+    }
+}
+
+fn api_response(api: &ApiError) -> Response {
+    let status =
+        StatusCode::from_u16(api.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(api.to_response())).into_response()
+}
+
+/// Runs blocking service code (argon2, SQLite) off the async workers.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Service) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let service = state.service.clone();
+    tokio::task::spawn_blocking(move || f(&service))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// `Json<T>` whose rejections are our JSON errors with stable codes.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType,
+                JsonRejection::JsonSyntaxError(_) => ErrorCode::MalformedJson,
+                JsonRejection::JsonDataError(_) => ErrorCode::InvalidRequest,
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ErrorCode::PayloadTooLarge
+                }
+                _ => ErrorCode::InvalidRequest,
+            }
+            .into()),
+        }
+    }
+}
+
+/// One id from the path, checked for shape (`invalid_id` otherwise).
+pub struct Id(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) if valid_id(&id) => Ok(Id(id)),
+            _ => Err(ErrorCode::InvalidId.into()),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
+impl FromRequestParts<AppState> for Citizen {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = Token::new(bearer(parts).ok_or(ErrorCode::Unauthenticated)?);
+        blocking(state, move |s| s.authenticate(&token)).await
+    }
+}
+
+impl FromRequestParts<AppState> for Provider {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let key = ProviderKey::new(bearer(parts).ok_or(ErrorCode::InvalidProviderKey)?);
+        blocking(state, move |s| s.authenticate_provider(&key)).await
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kodekort API",
+        version = "1",
+        description = "Citizen eID with code cards. Errors are `{\"error\": {\"code\", \"message\"}}`; translate by code."
+    ),
+    servers((url = "/api/v1")),
+    components(schemas(ErrorResponse, ErrorCode)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "citizen", description = "Calls of the citizen's client"),
+        (name = "provider", description = "Calls of service providers, with the provider key as bearer"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "provider_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Builds the whole app: `/api/v1/...` and the JSON fallbacks.
+pub fn router(service: Arc<Service>) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(login))
+        .routes(routes!(login_code))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(card))
+        .routes(routes!(documents))
+        .routes(routes!(document))
+        .routes(routes!(sign))
+        .routes(routes!(sign_code))
+        .routes(routes!(decline))
+        .routes(routes!(signature))
+        .routes(routes!(trust))
+        .routes(routes!(provider_submit))
+        .routes(routes!(provider_document))
+        .split_for_parts();
+    let openapi_json = Arc::new(openapi.to_pretty_json().expect("OpenAPI serialises"));
+    let api = api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let body = openapi_json.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    body.as_str().to_owned(),
+                )
+            }
+        }),
+    );
+
+    let state = AppState { service };
+    Router::new()
+        .nest(API_PREFIX, api)
+        .fallback(|| async { Error::from(ErrorCode::NotFound) })
+        .method_not_allowed_fallback(|| async { Error::from(ErrorCode::MethodNotAllowed) })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(time_limit))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            Error::from(ErrorCode::InternalError).into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // Method and path only: no query, no headers (they carry tokens).
+                tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn time_limit(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => Error::from(ErrorCode::RequestTimeout).into_response(),
+    }
+}
+
+// ---- handlers: each a thin wrapper over one service call -------------------
+
+/// Username and password → a card challenge.
+#[utoipa::path(post, path = "/login", tag = "citizen", request_body = LoginRequest,
+    responses((status = 200, body = LoginChallenge), (status = "4XX", body = ErrorResponse)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginChallenge>> {
+    blocking(&state, move |s| s.begin_login(&req)).await.map(Json)
+}
+
+/// The code for a login challenge → a session.
+#[utoipa::path(post, path = "/login/{login_id}/code", tag = "citizen", request_body = CodeRequest,
+    params(("login_id" = String, Path)),
+    responses((status = 200, body = SessionResponse), (status = "4XX", body = ErrorResponse)))]
+async fn login_code(
+    State(state): State<AppState>,
+    Id(id): Id,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<SessionResponse>> {
+    blocking(&state, move |s| s.answer_login(&id, &req.code)).await.map(Json)
+}
+
+/// Ends the session.
+#[utoipa::path(post, path = "/logout", tag = "citizen", security(("session" = [])),
+    responses((status = 204), (status = "4XX", body = ErrorResponse)))]
+async fn logout(State(state): State<AppState>, citizen: Citizen) -> Result<StatusCode> {
+    blocking(&state, move |s| s.logout(&citizen)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The citizen and their card.
+#[utoipa::path(get, path = "/me", tag = "citizen", security(("session" = [])),
+    responses((status = 200, body = MeResponse), (status = "4XX", body = ErrorResponse)))]
+async fn me(State(state): State<AppState>, citizen: Citizen) -> Result<Json<MeResponse>> {
+    blocking(&state, move |s| s.me(&citizen)).await.map(Json)
+}
+
+/// Card status: codes left, replacement, lock.
+#[utoipa::path(get, path = "/card", tag = "citizen", security(("session" = [])),
+    responses((status = 200, body = CardStatus), (status = "4XX", body = ErrorResponse)))]
+async fn card(State(state): State<AppState>, citizen: Citizen) -> Result<Json<CardStatus>> {
+    blocking(&state, move |s| s.card_status(&citizen)).await.map(Json)
+}
+
+/// The citizen's documents, newest first.
+#[utoipa::path(get, path = "/documents", tag = "citizen", security(("session" = [])),
+    responses((status = 200, body = Vec<DocumentSummary>), (status = "4XX", body = ErrorResponse)))]
+async fn documents(
+    State(state): State<AppState>,
+    citizen: Citizen,
+) -> Result<Json<Vec<DocumentSummary>>> {
+    blocking(&state, move |s| s.documents(&citizen)).await.map(Json)
+}
+
+/// One document with its full content.
+#[utoipa::path(get, path = "/documents/{id}", tag = "citizen", security(("session" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Document), (status = "4XX", body = ErrorResponse)))]
+async fn document(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Id(id): Id,
+) -> Result<Json<Document>> {
+    blocking(&state, move |s| s.document(&citizen, &id)).await.map(Json)
+}
+
+/// Start signing: the SHA-256 of the content as displayed → a card challenge.
+#[utoipa::path(post, path = "/documents/{id}/sign", tag = "citizen", security(("session" = [])),
+    params(("id" = String, Path)), request_body = SignRequest,
+    responses((status = 200, body = SignChallenge), (status = "4XX", body = ErrorResponse)))]
+async fn sign(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Id(id): Id,
+    ApiJson(req): ApiJson<SignRequest>,
+) -> Result<Json<SignChallenge>> {
+    blocking(&state, move |s| s.begin_sign(&citizen, &id, &req.sha256))
+        .await
+        .map(Json)
+}
+
+/// The code for a signature challenge → the signature envelope.
+#[utoipa::path(post, path = "/signatures/{sign_id}/code", tag = "citizen", security(("session" = [])),
+    params(("sign_id" = String, Path)), request_body = CodeRequest,
+    responses((status = 200, body = EnvelopeResponse), (status = "4XX", body = ErrorResponse)))]
+async fn sign_code(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Id(id): Id,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<EnvelopeResponse>> {
+    blocking(&state, move |s| s.answer_sign(&citizen, &id, &req.code))
+        .await
+        .map(|envelope| Json(EnvelopeResponse { envelope }))
+}
+
+/// Decline a pending document.
+#[utoipa::path(post, path = "/documents/{id}/decline", tag = "citizen", security(("session" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = StatusResponse), (status = "4XX", body = ErrorResponse)))]
+async fn decline(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Id(id): Id,
+) -> Result<Json<StatusResponse>> {
+    blocking(&state, move |s| s.decline(&citizen, &id))
+        .await
+        .map(|status| Json(StatusResponse { status }))
+}
+
+/// The stored signature of a signed document.
+#[utoipa::path(get, path = "/documents/{id}/signature", tag = "citizen", security(("session" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = EnvelopeResponse), (status = "4XX", body = ErrorResponse)))]
+async fn signature(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Id(id): Id,
+) -> Result<Json<EnvelopeResponse>> {
+    blocking(&state, move |s| s.signature(&citizen, &id))
+        .await
+        .map(|envelope| Json(EnvelopeResponse { envelope }))
+}
+
+/// The root key that certifies citizens' keys.
+#[utoipa::path(get, path = "/trust", tag = "citizen",
+    responses((status = 200, body = TrustRoot)))]
+async fn trust(State(state): State<AppState>) -> Json<TrustRoot> {
+    Json(state.service.trust().clone())
+}
+
+/// Submit a document for a citizen.
+#[utoipa::path(post, path = "/provider/documents", tag = "provider", security(("provider_key" = [])),
+    request_body = SubmitDocument,
+    responses((status = 200, body = SubmittedDocument), (status = "4XX", body = ErrorResponse)))]
+async fn provider_submit(
+    State(state): State<AppState>,
+    provider: Provider,
+    ApiJson(req): ApiJson<SubmitDocument>,
+) -> Result<Json<SubmittedDocument>> {
+    blocking(&state, move |s| s.submit_document(&provider, &req))
+        .await
+        .map(Json)
+}
+
+/// Status of a submitted document, with the envelope once signed.
+#[utoipa::path(get, path = "/provider/documents/{id}", tag = "provider", security(("provider_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = ProviderDocumentStatus), (status = "4XX", body = ErrorResponse)))]
+async fn provider_document(
+    State(state): State<AppState>,
+    provider: Provider,
+    Id(id): Id,
+) -> Result<Json<ProviderDocumentStatus>> {
+    blocking(&state, move |s| s.provider_document(&provider, &id))
+        .await
+        .map(Json)
+}
+
+// ---- serving ---------------------------------------------------------------
+
+/// A running HTTPS server.
+pub struct Running {
+    pub addr: SocketAddr,
+    handle: axum_server::Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish (up to 10 s), and waits.
+    pub async fn shutdown(self) -> Result<()> {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        self.wait().await
+    }
+
+    /// Waits until the server stops.
+    pub async fn wait(self) -> Result<()> {
+        match self.task.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::io(std::path::Path::new("listener"), e)),
+            Err(e) => Err(Error::Task(e.to_string())),
+        }
+    }
+
+    /// A handle to stop the server from elsewhere (a signal handler).
+    pub fn handle(&self) -> axum_server::Handle {
+        self.handle.clone()
+    }
+}
+
+/// Binds `listen` and serves HTTPS only. There is no plain-HTTP listener:
+/// a plain request on the port fails the TLS handshake.
+pub async fn start(
+    listen: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    service: Arc<Service>,
+) -> Result<Running> {
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| Error::io(std::path::Path::new(&listen.to_string()), e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io(std::path::Path::new("listener"), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io(std::path::Path::new("listener"), e))?;
+    let handle = axum_server::Handle::new();
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    let app = router(service);
+    let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
+    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    Ok(Running { addr, handle, task })
+}

@@ -1,0 +1,313 @@
+//! The `kodekort-server` command line: `serve` and the operator commands.
+//! Operator commands open the same data dir as a running server; SQLite's
+//! locking and the key files' create-once rule make that safe.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use kodekort_proto::wire::{PrintedCard, User};
+use kodekort_proto::Password;
+use zeroize::Zeroizing;
+
+use crate::card::NewCard;
+use crate::card_pdf::{self, Size};
+use crate::clock::SystemClock;
+use crate::error::Error;
+use crate::service::Service;
+use crate::tls::{self, CertSource};
+
+#[derive(Debug, Parser)]
+#[command(name = "kodekort-server", version, about = "The Kodekort reference backend (HTTPS only)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API over HTTPS.
+    Serve(ServeArgs),
+    /// Manage citizens.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Issue and unlock code cards.
+    #[command(subcommand)]
+    Card(CardCommand),
+    /// Register service providers.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Add documents for citizens (demos and operators).
+    #[command(subcommand)]
+    Document(DocumentCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DataDir {
+    /// The data directory: database, keys, development CA, outbox.
+    #[arg(long = "data", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain; without it a development CA is used (DATA/ca.pem).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CardOutput {
+    /// Write the printable card here (the codes exist only in these outputs).
+    #[arg(long, value_name = "FILE")]
+    pub card_pdf: Option<PathBuf>,
+    /// Write the card as JSON: {"serial", "codes": [{"key", "code"}, ...]}.
+    #[arg(long, value_name = "FILE")]
+    pub card_json: Option<PathBuf>,
+    /// Print the PDF card in large print (three pages).
+    #[arg(long)]
+    pub large_print: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a citizen with a signing key and a first code card.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        username: String,
+        /// Full name, as printed on the card and in signatures.
+        #[arg(long)]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        output: CardOutput,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Issue a new card now; it replaces the old one and lifts any lock.
+    Issue {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        output: CardOutput,
+    },
+    /// Lift a wait or a lock after repeated failures.
+    Unlock {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Register a provider; prints its API key on stdout, once.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentCommand {
+    /// Add a text/plain document for a citizen.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        recipient: String,
+        #[arg(long)]
+        title: String,
+        /// UTF-8 text file with the content.
+        #[arg(long, value_name = "F")]
+        file: PathBuf,
+        /// Who the citizen sees as the sender.
+        #[arg(long, default_value = "Kodekort")]
+        issuer: String,
+    },
+}
+
+/// Errors of the command line, with the message an operator reads.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Server(#[from] Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn open(data: &DataDir) -> Result<Service, CliError> {
+    Ok(Service::open(&data.dir, Arc::new(SystemClock))?)
+}
+
+fn write_card(output: &CardOutput, user: &User, card: &NewCard) -> Result<(), CliError> {
+    if let Some(path) = &output.card_pdf {
+        let size = if output.large_print { Size::Large } else { Size::Standard };
+        write_file(path, &card_pdf::render(card, &user.name, size))?;
+    }
+    if let Some(path) = &output.card_json {
+        let printed = PrintedCard {
+            serial: card.serial.clone(),
+            holder: user.name.clone(),
+            codes: card.pairs.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&printed).expect("cards serialise");
+        write_file(path, &json)?;
+    }
+    println!("card {} issued to {} ({})", card.serial, user.username, user.name);
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    crate::keys::write_private_file(path, bytes)?;
+    Ok(())
+}
+
+fn require_output(output: &CardOutput) -> Result<(), CliError> {
+    if output.card_pdf.is_none() && output.card_json.is_none() {
+        return Err(CliError::Usage(
+            "give --card-pdf FILE and/or --card-json FILE: the plain codes exist only in these outputs"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<Password, CliError> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Usage(format!("could not read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(CliError::Usage("no password on standard input".into()));
+    }
+    Ok(Password::new(password))
+}
+
+/// Runs an operator command (everything but `serve`).
+pub fn run_operator(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Serve(_) => Err(CliError::Usage("serve is run by main".into())),
+        Command::User(UserCommand::Add {
+            data,
+            username,
+            name,
+            password_stdin: _,
+            output,
+        }) => {
+            require_output(&output)?;
+            let password = read_password()?;
+            let service = open(&data)?;
+            let (user, card) = service.add_user(&username, &name, &password)?;
+            println!("user {} created with id {}", user.username, user.id);
+            write_card(&output, &user, &card)
+        }
+        Command::Card(CardCommand::Issue {
+            data,
+            username,
+            output,
+        }) => {
+            require_output(&output)?;
+            let (user, card) = open(&data)?.issue_card(&username)?;
+            write_card(&output, &user, &card)
+        }
+        Command::Card(CardCommand::Unlock { data, username }) => {
+            open(&data)?.unlock_card(&username)?;
+            println!("card of {username} unlocked");
+            Ok(())
+        }
+        Command::Provider(ProviderCommand::Add { data, name }) => {
+            let (id, key) = open(&data)?.add_provider(&name)?;
+            eprintln!("provider {name} registered with id {id}; its API key follows, shown once:");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", key.expose()).map_err(|e| CliError::Usage(e.to_string()))?;
+            Ok(())
+        }
+        Command::Document(DocumentCommand::Add {
+            data,
+            recipient,
+            title,
+            file,
+            issuer,
+        }) => {
+            let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
+            let content = String::from_utf8(bytes).map_err(|_| {
+                CliError::Usage(format!("{}: not UTF-8 text", file.display()))
+            })?;
+            let doc = open(&data)?.add_document(&recipient, &issuer, &title, &content)?;
+            println!("document {} added (sha256 {})", doc.id, doc.sha256);
+            Ok(())
+        }
+    }
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let service = Arc::new(Service::open(&args.data.dir, Arc::new(SystemClock))?);
+    let source = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => CertSource::Files { cert, key },
+        _ => CertSource::DevelopmentCa {
+            data_dir: args.data.dir.clone(),
+        },
+    };
+    let config = tls::server_config(&source)?;
+    let running = crate::api::start(args.listen, config, service).await?;
+    println!("listening on https://{}", running.addr);
+    let _ = std::io::stdout().flush();
+    if matches!(source, CertSource::DevelopmentCa { .. }) {
+        tracing::info!(ca = %tls::ca_pem(&args.data.dir).display(), "clients pin this development CA");
+    }
+    let handle = running.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    running.wait().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,180 @@
+//! The server's secrets, kept as files of mode 0600 in the data dir and
+//! never in the database or the logs:
+//!
+//! - `root.key`: seed of the Ed25519 root key that certifies citizens' keys;
+//! - `pepper.key`: the HMAC key for code hashes and token hashes;
+//! - `data.key`: the XChaCha20-Poly1305 key that encrypts citizens' private keys.
+//!
+//! Each is created on first use. Two processes starting at once (the server
+//! and an operator command) agree, because creation is `create_new` and the
+//! loser reads the winner's file.
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use ed25519_dalek::SigningKey;
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 24;
+
+/// The loaded secrets. `Debug` prints only the root key id.
+pub struct Keys {
+    root: SigningKey,
+    pepper: Zeroizing<[u8; KEY_LEN]>,
+    data: Zeroizing<[u8; KEY_LEN]>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("root_key_id", &kodekort_proto::signing::key_id(&self.root.verifying_key()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// Loads the three key files from `dir`, creating any that are missing.
+    pub fn load_or_create(dir: &Path) -> Result<Keys, Error> {
+        Ok(Keys {
+            root: SigningKey::from_bytes(&*load_or_create_key(&dir.join("root.key"))?),
+            pepper: load_or_create_key(&dir.join("pepper.key"))?,
+            data: load_or_create_key(&dir.join("data.key"))?,
+        })
+    }
+
+    /// The root signing key.
+    pub fn root(&self) -> &SigningKey {
+        &self.root
+    }
+
+    /// HMAC-SHA256 under the pepper, over length-prefixed parts so that
+    /// ("ab","c") and ("a","bc") differ. `domain` separates uses.
+    pub fn keyed_hash(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.pepper.as_ref()).expect("any key length");
+        for part in std::iter::once(domain.as_bytes()).chain(parts.iter().copied()) {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Encrypts a citizen's private key seed, bound to the user id.
+    pub fn seal_signing_key(&self, user_id: &str, key: &SigningKey) -> Vec<u8> {
+        let cipher = XChaCha20Poly1305::new(self.data.as_ref().into());
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: key.as_bytes(),
+                    aad: user_id.as_bytes(),
+                },
+            )
+            .expect("encryption of 32 bytes cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Decrypts what [`Keys::seal_signing_key`] made for the same user.
+    pub fn open_signing_key(&self, user_id: &str, sealed: &[u8]) -> Result<SigningKey, Error> {
+        if sealed.len() < NONCE_LEN {
+            return Err(Error::Corrupt("sealed signing key is too short"));
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let cipher = XChaCha20Poly1305::new(self.data.as_ref().into());
+        let seed = Zeroizing::new(
+            cipher
+                .decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad: user_id.as_bytes(),
+                    },
+                )
+                .map_err(|_| Error::Corrupt("a signing key does not decrypt with data.key"))?,
+        );
+        let seed: [u8; KEY_LEN] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Corrupt("a signing key has the wrong length"))?;
+        Ok(SigningKey::from_bytes(&seed))
+    }
+}
+
+fn load_or_create_key(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, Error> {
+    let mut fresh = Zeroizing::new([0u8; KEY_LEN]);
+    OsRng.fill_bytes(fresh.as_mut());
+    match write_new_secret(path, fresh.as_ref()) {
+        Ok(()) => return Ok(fresh),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(source) => return Err(Error::io(path, source)),
+    }
+    let bytes = Zeroizing::new(fs::read(path).map_err(|e| Error::io(path, e))?);
+    let key: [u8; KEY_LEN] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::KeyFile(path.to_path_buf()))?;
+    Ok(Zeroizing::new(key))
+}
+
+/// Writes a new file readable by the owner only, failing if it exists.
+pub fn write_new_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Writes (or replaces) a file readable by the owner only.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp: PathBuf = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    write_new_secret(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_persist_with_mode_0600_and_seal_round_trips() {
+        let dir = std::env::temp_dir().join(format!("kk-keys-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let a = Keys::load_or_create(&dir).unwrap();
+        let b = Keys::load_or_create(&dir).unwrap();
+        assert_eq!(a.root().to_bytes(), b.root().to_bytes());
+        assert_eq!(a.keyed_hash("t", &[b"x"]), b.keyed_hash("t", &[b"x"]));
+        assert_ne!(a.keyed_hash("t", &[b"ab", b"c"]), a.keyed_hash("t", &[b"a", b"bc"]));
+        #[cfg(unix)]
+        for name in ["root.key", "pepper.key", "data.key"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.join(name)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        let citizen = SigningKey::from_bytes(&[7; 32]);
+        let sealed = a.seal_signing_key("u-1", &citizen);
+        assert_eq!(b.open_signing_key("u-1", &sealed).unwrap().to_bytes(), [7; 32]);
+        assert!(b.open_signing_key("u-2", &sealed).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,108 @@
+//! Project tasks, run as `cargo xtask <task>` (the rust-analyzer pattern:
+//! Rust instead of shell scripts, so they work wherever cargo does).
+//!
+//! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, every test.
+//! - `cargo xtask demo`: the reference backend with demo data, and how to use it.
+//! - `cargo xtask bench backend`: the backend benchmark (figures in BENCHMARKS.md).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+
+mod demo;
+mod system;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  test             install missing system packages, then fmt check, clippy -D warnings, all tests
+  demo             start the reference backend with demo accounts and print how to use it
+  bench backend    argon2 bound, logins/s and signatures/s over HTTPS (see BENCHMARKS.md)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["test"] => test(),
+        ["demo"] => demo::run(),
+        ["bench", "backend"] => bench_backend(),
+        ["help"] | ["--help"] | ["-h"] => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root, whatever directory cargo was started in.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(mut cmd: Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    system::ensure(system::BUILD_PACKAGES)?;
+    system::ensure(system::TEST_PACKAGES)?;
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)?;
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--locked"]);
+    run(tests)
+}
+
+fn bench_backend() -> Result<()> {
+    system::ensure(system::BUILD_PACKAGES)?;
+    let mut bench = cargo();
+    bench.args([
+        "run",
+        "--release",
+        "--locked",
+        "-p",
+        "kodekort-tests",
+        "--bin",
+        "bench-backend",
+    ]);
+    run(bench)
+}
