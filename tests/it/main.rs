@@ -1,1 +1,10 @@
+//! Kodekort's integration tests: one binary, real HTTPS on loopback, real
+//! SQLite files. Helpers live in `tests/lib.rs`.
 
+mod bad_input;
+mod cards;
+mod citizen_flow;
+mod lockout;
+mod operator_cli;
+mod sessions;
+mod transport;

@@ -133,7 +133,8 @@ pub struct ErrorResponse {
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
-    /// Failures still allowed before the next wait or the lock.
+    /// Failures still allowed: before the first wait while there has been
+    /// none, and once waits have begun, before the card locks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
     /// When a wait ends (RFC 3339, UTC).

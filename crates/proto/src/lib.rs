@@ -11,7 +11,9 @@ pub mod wire;
 
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use secret::{Code, Password, ProviderKey, Token};
-pub use signing::{verify, verify_with_content, Envelope, TrustRoot, VerifiedSignature, VerifyError};
+pub use signing::{
+    verify, verify_with_content, Envelope, TrustRoot, VerifiedSignature, VerifyError,
+};
 
 /// Path prefix of every v1 call.
 pub const API_PREFIX: &str = "/api/v1";

@@ -146,8 +146,7 @@ impl Certificate {
         if self.version != ENCODING_VERSION {
             return Err(VerifyError::UnsupportedVersion(self.version));
         }
-        let public_key =
-            decode_public_key(&self.public_key).ok_or(VerifyError::BadCertificate)?;
+        let public_key = decode_public_key(&self.public_key).ok_or(VerifyError::BadCertificate)?;
         whole_seconds(&[self.not_before, self.not_after])?;
         let mut enc = Encoder::new(CERTIFICATE_TAG, self.version);
         enc.field(self.user_id.as_bytes())

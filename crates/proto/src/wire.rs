@@ -41,7 +41,8 @@ pub struct LoginChallenge {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: OffsetDateTime,
-    /// Failures still allowed before the next wait or the lock.
+    /// Failures still allowed: before the first wait while there has been
+    /// none, and once waits have begun, before the card locks.
     pub attempts_left: u32,
 }
 

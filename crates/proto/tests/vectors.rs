@@ -170,7 +170,10 @@ fn committed_vectors_verify_from_their_fields_alone() {
     for case in &committed.cases {
         // The keys come from the seeds, as an independent implementation would do.
         let root = seed(&case.root_secret_seed_hex);
-        assert_eq!(B64.encode(root.verifying_key().as_bytes()), case.root_public_key_b64);
+        assert_eq!(
+            B64.encode(root.verifying_key().as_bytes()),
+            case.root_public_key_b64
+        );
         let trust = TrustRoot {
             key_id: case.root_key_id.clone(),
             public_key: case.root_public_key_b64.clone(),
@@ -227,7 +230,10 @@ fn every_verify_error_has_its_own_cause() {
 
     let mut future = good.clone();
     future.version = 2;
-    assert_eq!(verify(&future, &trust), Err(VerifyError::UnsupportedVersion(2)));
+    assert_eq!(
+        verify(&future, &trust),
+        Err(VerifyError::UnsupportedVersion(2))
+    );
 }
 
 #[test]

@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::{
     CardStatus, CodeRequest, Document, DocumentSummary, EnvelopeResponse, LoginChallenge,
-    LoginRequest, MeResponse, ProviderDocumentStatus, SessionResponse, SignChallenge,
-    SignRequest, StatusResponse, SubmitDocument, SubmittedDocument,
+    LoginRequest, MeResponse, ProviderDocumentStatus, SessionResponse, SignChallenge, SignRequest,
+    StatusResponse, SubmitDocument, SubmittedDocument,
 };
 use kodekort_proto::{ErrorCode, ErrorResponse, ProviderKey, Token, API_PREFIX};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -126,7 +126,10 @@ fn bearer(parts: &Parts) -> Option<String> {
 impl FromRequestParts<AppState> for Citizen {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = Token::new(bearer(parts).ok_or(ErrorCode::Unauthenticated)?);
         blocking(state, move |s| s.authenticate(&token)).await
     }
@@ -135,7 +138,10 @@ impl FromRequestParts<AppState> for Citizen {
 impl FromRequestParts<AppState> for Provider {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let key = ProviderKey::new(bearer(parts).ok_or(ErrorCode::InvalidProviderKey)?);
         blocking(state, move |s| s.authenticate_provider(&key)).await
     }
@@ -200,7 +206,10 @@ pub fn router(service: Arc<Service>) -> Router {
             let body = openapi_json.clone();
             async move {
                 (
-                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    [(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )],
                     body.as_str().to_owned(),
                 )
             }
@@ -251,7 +260,9 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginChallenge>> {
-    blocking(&state, move |s| s.begin_login(&req)).await.map(Json)
+    blocking(&state, move |s| s.begin_login(&req))
+        .await
+        .map(Json)
 }
 
 /// The code for a login challenge → a session.
@@ -263,7 +274,9 @@ async fn login_code(
     Id(id): Id,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<SessionResponse>> {
-    blocking(&state, move |s| s.answer_login(&id, &req.code)).await.map(Json)
+    blocking(&state, move |s| s.answer_login(&id, &req.code))
+        .await
+        .map(Json)
 }
 
 /// Ends the session.
@@ -285,7 +298,9 @@ async fn me(State(state): State<AppState>, citizen: Citizen) -> Result<Json<MeRe
 #[utoipa::path(get, path = "/card", tag = "citizen", security(("session" = [])),
     responses((status = 200, body = CardStatus), (status = "4XX", body = ErrorResponse)))]
 async fn card(State(state): State<AppState>, citizen: Citizen) -> Result<Json<CardStatus>> {
-    blocking(&state, move |s| s.card_status(&citizen)).await.map(Json)
+    blocking(&state, move |s| s.card_status(&citizen))
+        .await
+        .map(Json)
 }
 
 /// The citizen's documents, newest first.
@@ -295,7 +310,9 @@ async fn documents(
     State(state): State<AppState>,
     citizen: Citizen,
 ) -> Result<Json<Vec<DocumentSummary>>> {
-    blocking(&state, move |s| s.documents(&citizen)).await.map(Json)
+    blocking(&state, move |s| s.documents(&citizen))
+        .await
+        .map(Json)
 }
 
 /// One document with its full content.
@@ -307,7 +324,9 @@ async fn document(
     citizen: Citizen,
     Id(id): Id,
 ) -> Result<Json<Document>> {
-    blocking(&state, move |s| s.document(&citizen, &id)).await.map(Json)
+    blocking(&state, move |s| s.document(&citizen, &id))
+        .await
+        .map(Json)
 }
 
 /// Start signing: the SHA-256 of the content as displayed → a card challenge.

@@ -21,14 +21,23 @@ pub struct NewCard {
 
 impl std::fmt::Debug for NewCard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NewCard {{ serial: {}, pairs: {} }}", self.serial, self.pairs.len())
+        write!(
+            f,
+            "NewCard {{ serial: {}, pairs: {} }}",
+            self.serial,
+            self.pairs.len()
+        )
     }
 }
 
 /// Draws a serial such as `KK-4821-0097`.
 pub fn new_serial() -> String {
     let mut rng = OsRng;
-    format!("KK-{:04}-{:04}", rng.gen_range(0..10_000), rng.gen_range(0..10_000))
+    format!(
+        "KK-{:04}-{:04}",
+        rng.gen_range(0..10_000),
+        rng.gen_range(0..10_000)
+    )
 }
 
 /// Draws 148 distinct 4-digit keys, each with a 6-digit code, sorted by key

@@ -71,7 +71,14 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
         let page = doc.add_page();
         let small = layout.font * 0.85;
         let mut y = height - MARGIN - header_size;
-        doc.text(page, MARGIN, y, header_size, Weight::Bold, "Kodekort · Nøglekort / Code card")?;
+        doc.text(
+            page,
+            MARGIN,
+            y,
+            header_size,
+            Weight::Bold,
+            "Kodekort · Nøglekort / Code card",
+        )?;
         y -= header_size * 1.4;
         doc.text(page, MARGIN, y, header_size, Weight::Bold, &card.serial)?;
         doc.text_right(
@@ -83,7 +90,14 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
             &format!("Side / Page {} / {pages}", page_no + 1),
         )?;
         y -= layout.font * 1.6;
-        doc.text(page, MARGIN, y, layout.font, Weight::Regular, &format!("Kortholder / Holder: {holder}"))?;
+        doc.text(
+            page,
+            MARGIN,
+            y,
+            layout.font,
+            Weight::Regular,
+            &format!("Kortholder / Holder: {holder}"),
+        )?;
         y -= layout.font * 1.6;
         let instructions = if page_no == 0 { &INSTRUCTIONS[..] } else { &[] };
         for line in instructions {
@@ -100,7 +114,15 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
             let x = MARGIN + col as f32 * col_width + 6.0;
             for (dy, key, code) in [(0.0, "Nøgle", "Kode"), (small * 1.15, "Key", "Code")] {
                 doc.text_gray(page, x, y - dy, small, Weight::Bold, 0.3, key)?;
-                doc.text_gray(page, x + col_width * 0.45, y - dy, small, Weight::Bold, 0.3, code)?;
+                doc.text_gray(
+                    page,
+                    x + col_width * 0.45,
+                    y - dy,
+                    small,
+                    Weight::Bold,
+                    0.3,
+                    code,
+                )?;
             }
         }
         y -= small * 1.15 + layout.row_height * 0.4;
@@ -108,20 +130,44 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
         for row in 0..rows {
             let row_y = grid_top - (row + 1) as f32 * layout.row_height;
             if row % 2 == 0 {
-                doc.rect(page, MARGIN, row_y, grid_width, layout.row_height, Some(0.92), None)?;
+                doc.rect(
+                    page,
+                    MARGIN,
+                    row_y,
+                    grid_width,
+                    layout.row_height,
+                    Some(0.92),
+                    None,
+                )?;
             }
         }
         // Pairs run down each column, so keys ascend as the eye moves down.
         for (i, pair) in chunk.iter().enumerate() {
             let (col, row) = (i / rows, i % rows);
             let x = MARGIN + col as f32 * col_width + 6.0;
-            let baseline = grid_top - (row + 1) as f32 * layout.row_height + layout.row_height * 0.3;
+            let baseline =
+                grid_top - (row + 1) as f32 * layout.row_height + layout.row_height * 0.3;
             doc.text(page, x, baseline, layout.font, Weight::Bold, &pair.key)?;
-            doc.text(page, x + col_width * 0.45, baseline, layout.font, Weight::Regular, &pair.code)?;
+            doc.text(
+                page,
+                x + col_width * 0.45,
+                baseline,
+                layout.font,
+                Weight::Regular,
+                &pair.code,
+            )?;
         }
         for col in 1..layout.columns {
             let x = MARGIN + col as f32 * col_width;
-            doc.rect(page, x, grid_top - rows as f32 * layout.row_height, 0.0, rows as f32 * layout.row_height, None, Some((0.5, 0.6)))?;
+            doc.rect(
+                page,
+                x,
+                grid_top - rows as f32 * layout.row_height,
+                0.0,
+                rows as f32 * layout.row_height,
+                None,
+                Some((0.5, 0.6)),
+            )?;
         }
     }
     doc.finish()

@@ -20,7 +20,11 @@ use crate::service::Service;
 use crate::tls::{self, CertSource};
 
 #[derive(Debug, Parser)]
-#[command(name = "kodekort-server", version, about = "The Kodekort reference backend (HTTPS only)")]
+#[command(
+    name = "kodekort-server",
+    version,
+    about = "The Kodekort reference backend (HTTPS only)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -163,7 +167,11 @@ fn open(data: &DataDir) -> Result<Service, CliError> {
 
 fn write_card(output: &CardOutput, user: &User, card: &NewCard) -> Result<(), CliError> {
     if let Some(path) = &output.card_pdf {
-        let size = if output.large_print { Size::Large } else { Size::Standard };
+        let size = if output.large_print {
+            Size::Large
+        } else {
+            Size::Standard
+        };
         write_file(path, &card_pdf::render(card, &user.name, size))?;
     }
     if let Some(path) = &output.card_json {
@@ -175,7 +183,10 @@ fn write_card(output: &CardOutput, user: &User, card: &NewCard) -> Result<(), Cl
         let json = serde_json::to_vec_pretty(&printed).expect("cards serialise");
         write_file(path, &json)?;
     }
-    println!("card {} issued to {} ({})", card.serial, user.username, user.name);
+    println!(
+        "card {} issued to {} ({})",
+        card.serial, user.username, user.name
+    );
     Ok(())
 }
 
@@ -254,9 +265,8 @@ pub fn run_operator(command: Command) -> Result<(), CliError> {
             issuer,
         }) => {
             let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-            let content = String::from_utf8(bytes).map_err(|_| {
-                CliError::Usage(format!("{}: not UTF-8 text", file.display()))
-            })?;
+            let content = String::from_utf8(bytes)
+                .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", file.display())))?;
             let doc = open(&data)?.add_document(&recipient, &issuer, &title, &content)?;
             println!("document {} added (sha256 {})", doc.id, doc.sha256);
             Ok(())

@@ -37,7 +37,10 @@ pub struct Keys {
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keys")
-            .field("root_key_id", &kodekort_proto::signing::key_id(&self.root.verifying_key()))
+            .field(
+                "root_key_id",
+                &kodekort_proto::signing::key_id(&self.root.verifying_key()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -60,7 +63,8 @@ impl Keys {
     /// HMAC-SHA256 under the pepper, over length-prefixed parts so that
     /// ("ab","c") and ("a","bc") differ. `domain` separates uses.
     pub fn keyed_hash(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.pepper.as_ref()).expect("any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.pepper.as_ref()).expect("any key length");
         for part in std::iter::once(domain.as_bytes()).chain(parts.iter().copied()) {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
@@ -164,7 +168,10 @@ mod tests {
         let b = Keys::load_or_create(&dir).unwrap();
         assert_eq!(a.root().to_bytes(), b.root().to_bytes());
         assert_eq!(a.keyed_hash("t", &[b"x"]), b.keyed_hash("t", &[b"x"]));
-        assert_ne!(a.keyed_hash("t", &[b"ab", b"c"]), a.keyed_hash("t", &[b"a", b"bc"]));
+        assert_ne!(
+            a.keyed_hash("t", &[b"ab", b"c"]),
+            a.keyed_hash("t", &[b"a", b"bc"])
+        );
         #[cfg(unix)]
         for name in ["root.key", "pepper.key", "data.key"] {
             use std::os::unix::fs::PermissionsExt;
@@ -173,7 +180,10 @@ mod tests {
         }
         let citizen = SigningKey::from_bytes(&[7; 32]);
         let sealed = a.seal_signing_key("u-1", &citizen);
-        assert_eq!(b.open_signing_key("u-1", &sealed).unwrap().to_bytes(), [7; 32]);
+        assert_eq!(
+            b.open_signing_key("u-1", &sealed).unwrap().to_bytes(),
+            [7; 32]
+        );
         assert!(b.open_signing_key("u-2", &sealed).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }

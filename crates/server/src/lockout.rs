@@ -36,7 +36,11 @@ pub fn wait_after(failures: u32) -> Option<Duration> {
 }
 
 /// The standing at `now`, given the count and the time of the last failure.
-pub fn standing(failures: u32, last_failure: Option<OffsetDateTime>, now: OffsetDateTime) -> Standing {
+pub fn standing(
+    failures: u32,
+    last_failure: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Standing {
     if failures >= LOCK_AT {
         return Standing::Locked;
     }
@@ -46,14 +50,13 @@ pub fn standing(failures: u32, last_failure: Option<OffsetDateTime>, now: Offset
     }
 }
 
-/// Failures still allowed before the next wait or the lock, whichever comes first.
+/// Failures still allowed before the next stage: before the first wait
+/// while there has been none, and once waits have begun, before the lock.
 pub fn attempts_left(failures: u32) -> u32 {
     if failures < FREE_FAILURES {
         FREE_FAILURES - failures
-    } else if failures < LOCK_AT {
-        1
     } else {
-        0
+        LOCK_AT.saturating_sub(failures)
     }
 }
 
@@ -82,11 +85,18 @@ mod tests {
             standing(5, Some(t), t + Duration::minutes(14)),
             Standing::Waiting(t + Duration::minutes(15))
         );
-        assert_eq!(standing(5, Some(t), t + Duration::minutes(15)), Standing::Open);
-        assert_eq!(standing(20, Some(t), t + Duration::days(400)), Standing::Locked);
+        assert_eq!(
+            standing(5, Some(t), t + Duration::minutes(15)),
+            Standing::Open
+        );
+        assert_eq!(
+            standing(20, Some(t), t + Duration::days(400)),
+            Standing::Locked
+        );
         assert_eq!(attempts_left(0), 5);
         assert_eq!(attempts_left(4), 1);
-        assert_eq!(attempts_left(7), 1);
+        assert_eq!(attempts_left(5), 15);
+        assert_eq!(attempts_left(19), 1);
         assert_eq!(attempts_left(20), 0);
     }
 }

@@ -3,19 +3,19 @@
 //! Handlers call these from `spawn_blocking`; they never touch SQL.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use kodekort_proto::signing::{
-    decode_sha256, sha256_hex, Certificate, CertificateFields, Envelope, SignatureFields,
-    TrustRoot,
+    decode_sha256, sha256_hex, Certificate, CertificateFields, Envelope, SignatureFields, TrustRoot,
 };
 use kodekort_proto::wire::{
-    CardState, CardStatus, Document, DocumentStatus, DocumentSummary, LoginChallenge,
-    LoginRequest, MeResponse, ProviderDocumentStatus, Replacement, SessionResponse,
-    SignChallenge, SubmitDocument, SubmittedDocument, User, CARD_SIZE, REPLACEMENT_THRESHOLD,
+    CardState, CardStatus, Document, DocumentStatus, DocumentSummary, LoginChallenge, LoginRequest,
+    MeResponse, ProviderDocumentStatus, Replacement, SessionResponse, SignChallenge,
+    SubmitDocument, SubmittedDocument, User, CARD_SIZE, REPLACEMENT_THRESHOLD,
 };
 use kodekort_proto::{Code, ErrorCode, Password, ProviderKey, Token};
 use rand::rngs::OsRng;
@@ -32,8 +32,7 @@ use crate::keys::{write_private_file, Keys};
 use crate::lockout::{self, Standing};
 use crate::password;
 use crate::store::{
-    CardLife, CardRow, ChallengeKind, ChallengeRow, ChallengeState, DocumentRow, Store, Tx,
-    UserRow,
+    CardLife, CardRow, ChallengeKind, ChallengeRow, ChallengeState, DocumentRow, Store, Tx, UserRow,
 };
 
 /// How long a card challenge may be answered.
@@ -80,6 +79,9 @@ pub struct Service {
     outbox: PathBuf,
     dummy_hash: String,
     trust: TrustRoot,
+    /// Argon2 verifications run, so tests can see that an unknown
+    /// username costs the same work as a known one.
+    argon2_runs: AtomicU64,
 }
 
 impl std::fmt::Debug for Service {
@@ -147,7 +149,13 @@ impl Service {
             outbox,
             dummy_hash: password::dummy_hash()?,
             trust,
+            argon2_runs: AtomicU64::new(0),
         })
+    }
+
+    /// How many login attempts have run argon2 since start.
+    pub fn argon2_runs(&self) -> u64 {
+        self.argon2_runs.load(Ordering::Relaxed)
     }
 
     pub fn trust(&self) -> &TrustRoot {
@@ -194,7 +202,11 @@ impl Service {
     fn fail(&self, tx: &Tx<'_>, username: &str, code: ErrorCode) -> Result<ApiError> {
         let now = self.now();
         let failures = tx.add_failure(username, now)?;
-        Ok(refusal(code, failures, lockout::standing(failures, Some(now), now)))
+        Ok(refusal(
+            code,
+            failures,
+            lockout::standing(failures, Some(now), now),
+        ))
     }
 
     // ---- login -------------------------------------------------------------
@@ -213,12 +225,19 @@ impl Service {
         let phc = user
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
+        self.argon2_runs.fetch_add(1, Ordering::Relaxed);
         let password_ok = password::verify(&req.password, phc)?;
 
         self.write_outcome(|tx| {
             let user = match (&user, password_ok) {
                 (Some(user), true) => user,
-                _ => return Ok(Err(self.fail(tx, &username, ErrorCode::InvalidCredentials)?)),
+                _ => {
+                    return Ok(Err(self.fail(
+                        tx,
+                        &username,
+                        ErrorCode::InvalidCredentials,
+                    )?))
+                }
             };
             self.settle_challenges(tx, &username, true)?;
             let failures = match self.check_standing(tx, &username)? {
@@ -344,7 +363,11 @@ impl Service {
             if now >= ch.expires_at {
                 tx.close_challenge(&ch.id)?;
                 if tx.mark_failure_counted(&ch.id)? {
-                    return Ok(Err(self.fail(tx, &ch.username, ErrorCode::ChallengeExpired)?));
+                    return Ok(Err(self.fail(
+                        tx,
+                        &ch.username,
+                        ErrorCode::ChallengeExpired,
+                    )?));
                 }
                 return Ok(Err(ErrorCode::ChallengeExpired.into()));
             }
@@ -430,7 +453,8 @@ impl Service {
     // ---- sessions ----------------------------------------------------------
 
     fn token_hash(&self, token: &str) -> [u8; 32] {
-        self.keys.keyed_hash("kodekort session token v1", &[token.as_bytes()])
+        self.keys
+            .keyed_hash("kodekort session token v1", &[token.as_bytes()])
     }
 
     fn create_session(&self, tx: &Tx<'_>, user_id: &str, now: OffsetDateTime) -> Result<Token> {
@@ -445,14 +469,16 @@ impl Service {
     pub fn authenticate(&self, token: &Token) -> Result<Citizen> {
         let hash = self.token_hash(token.expose());
         let now = self.now();
-        let (session, user) = self.store.read(|tx| {
-            let Some(session) = tx.session(&hash)? else {
-                return Ok(None);
-            };
-            let user = tx.user_by_id(&session.user_id)?;
-            Ok(user.map(|u| (session, u)))
-        })?
-        .ok_or(ErrorCode::Unauthenticated)?;
+        let (session, user) = self
+            .store
+            .read(|tx| {
+                let Some(session) = tx.session(&hash)? else {
+                    return Ok(None);
+                };
+                let user = tx.user_by_id(&session.user_id)?;
+                Ok(user.map(|u| (session, u)))
+            })?
+            .ok_or(ErrorCode::Unauthenticated)?;
         if session.revoked
             || now - session.last_seen_at > IDLE_TIMEOUT
             || now - session.created_at > SESSION_LIFETIME
@@ -675,7 +701,8 @@ impl Service {
     // ---- providers ---------------------------------------------------------
 
     fn provider_key_hash(&self, key: &str) -> [u8; 32] {
-        self.keys.keyed_hash("kodekort provider key v1", &[key.as_bytes()])
+        self.keys
+            .keyed_hash("kodekort provider key v1", &[key.as_bytes()])
     }
 
     pub fn authenticate_provider(&self, key: &ProviderKey) -> Result<Provider> {
@@ -750,7 +777,11 @@ impl Service {
         Ok(SubmittedDocument { id, sha256 })
     }
 
-    pub fn provider_document(&self, provider: &Provider, id: &str) -> Result<ProviderDocumentStatus> {
+    pub fn provider_document(
+        &self,
+        provider: &Provider,
+        id: &str,
+    ) -> Result<ProviderDocumentStatus> {
         let doc = self
             .store
             .read(|tx| tx.document(id))?
@@ -765,7 +796,12 @@ impl Service {
     // ---- operator ----------------------------------------------------------
 
     /// Creates a citizen with a signing key, a certificate and a first card.
-    pub fn add_user(&self, username: &str, name: &str, password: &Password) -> Result<(User, NewCard)> {
+    pub fn add_user(
+        &self,
+        username: &str,
+        name: &str,
+        password: &Password,
+    ) -> Result<(User, NewCard)> {
         let username = normalise_username(username);
         if !valid_username(&username) {
             return Err(ErrorCode::InvalidUsername.into());
@@ -819,9 +855,7 @@ impl Service {
         let username = normalise_username(username);
         let now = self.now();
         self.store.write(|tx| {
-            let user = tx
-                .user_by_username(&username)?
-                .ok_or(ErrorCode::NotFound)?;
+            let user = tx.user_by_username(&username)?.ok_or(ErrorCode::NotFound)?;
             self.close_all_challenges(tx, &username)?;
             tx.reset_failures(&username)?;
             let card = self.insert_new_card(tx, &user.id, CardLife::Active, now)?;
@@ -900,8 +934,10 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
 }
 
 fn parse_envelope(json: Option<&str>) -> Result<Option<Envelope>> {
-    json.map(|j| serde_json::from_str(j).map_err(|_| Error::Corrupt("a stored envelope does not parse")))
-        .transpose()
+    json.map(|j| {
+        serde_json::from_str(j).map_err(|_| Error::Corrupt("a stored envelope does not parse"))
+    })
+    .transpose()
 }
 
 #[cfg(test)]

@@ -302,8 +302,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
-const USER_COLUMNS: &str =
-    "id, username, name, password_hash, sealed_key, certificate, created_at";
+const USER_COLUMNS: &str = "id, username, name, password_hash, sealed_key, certificate, created_at";
 
 const CHALLENGE_COLUMNS: &str = "id, kind, username, user_id, serial, key, document_id, sha256, \
      created_at, expires_at, state, failure_counted";
@@ -627,7 +626,12 @@ impl Tx<'_> {
 
     // ---- sessions ----------------------------------------------------------
 
-    pub fn insert_session(&self, token_hash: &[u8], user_id: &str, now: OffsetDateTime) -> Result<()> {
+    pub fn insert_session(
+        &self,
+        token_hash: &[u8],
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         self.0.execute(
             "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
             params![token_hash, user_id, ts(now)],
@@ -672,7 +676,13 @@ impl Tx<'_> {
 
     // ---- providers ---------------------------------------------------------
 
-    pub fn insert_provider(&self, id: &str, name: &str, key_hash: &[u8], now: OffsetDateTime) -> Result<()> {
+    pub fn insert_provider(
+        &self,
+        id: &str,
+        name: &str,
+        key_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<()> {
         self.0.execute(
             "INSERT INTO providers (id, name, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, name, key_hash, ts(now)],

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -60,7 +60,9 @@ pub fn ensure_development_ca(data_dir: &Path) -> Result<(PathBuf, PathBuf), Erro
     let server_key = KeyPair::generate().map_err(|e| tls_err("server key", e))?;
     let mut server = CertificateParams::new(vec!["localhost".to_owned()])
         .map_err(|e| tls_err("server certificate", e))?;
-    server.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress([127, 0, 0, 1].into()));
     server
         .subject_alt_names
         .push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
@@ -95,7 +97,10 @@ pub fn server_config(source: &CertSource) -> Result<Arc<ServerConfig>, Error> {
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|e| tls_err(&format!("reading {}", cert_path.display()), e))?;
     if certs.is_empty() {
-        return Err(Error::Tls(format!("{}: no certificate found", cert_path.display())));
+        return Err(Error::Tls(format!(
+            "{}: no certificate found",
+            cert_path.display()
+        )));
     }
     let key = PrivateKeyDer::from_pem_file(&key_path)
         .map_err(|e| tls_err(&format!("reading {}", key_path.display()), e))?;
