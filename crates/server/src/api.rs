@@ -40,6 +40,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct AppState {
     service: Arc<Service>,
+    /// Logins waiting for argon2 wait here, not as parked blocking threads.
+    /// (Argon2 itself runs one per core: see `password::verify`.)
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl IntoResponse for Error {
@@ -216,7 +219,11 @@ pub fn router(service: Arc<Service>) -> Router {
         }),
     );
 
-    let state = AppState { service };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let state = AppState {
+        service,
+        password_checks: Arc::new(tokio::sync::Semaphore::new(4 * cores)),
+    };
     Router::new()
         .nest(API_PREFIX, api)
         .fallback(|| async { Error::from(ErrorCode::NotFound) })
@@ -260,6 +267,11 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginChallenge>> {
+    let _permit = state
+        .password_checks
+        .acquire()
+        .await
+        .map_err(|_| Error::from(ErrorCode::ServiceUnavailable))?;
     blocking(&state, move |s| s.begin_login(&req))
         .await
         .map(Json)

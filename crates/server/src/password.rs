@@ -1,8 +1,10 @@
 //! Passwords: the policy (length only, plus a list of common passwords) and
 //! Argon2id hashing with the parameters stored in each PHC string.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{Condvar, Mutex, OnceLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use kodekort_proto::{ErrorCode, Password};
 use rand::rngs::OsRng;
 
@@ -48,15 +50,92 @@ pub fn hash(password: &Password) -> Result<String, Error> {
 
 /// Verifies against a PHC string, with the parameters it names. A
 /// malformed stored hash is a fault, not a wrong password.
+///
+/// The 19 MiB of argon2 working memory come from a pool: allocating it
+/// afresh for each login costs page faults and zeroing that, measured, took
+/// a fifth of a login's CPU time (BENCHMARKS.md).
 pub fn verify(password: &Password, phc: &str) -> Result<bool, Error> {
-    let parsed = PasswordHash::new(phc).map_err(|e| Error::PasswordHash(e.to_string()))?;
-    // Too-long input never reaches argon2 from a login, but be safe here too.
-    let input = password.expose().as_bytes();
-    let input = &input[..input.len().min(MAX_CHARS * 4)];
-    match hasher().verify_password(input, &parsed) {
-        Ok(()) => Ok(true),
-        Err(argon2::password_hash::Error::Password) => Ok(false),
-        Err(e) => Err(Error::PasswordHash(e.to_string())),
+    let parsed = PasswordHash::new(phc).map_err(fault)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(fault)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(fault)?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(fault)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(Error::PasswordHash(
+            "the stored hash lacks salt or output".into(),
+        ));
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(fault)?;
+
+    let mut memory = MEMORY.take(params.block_count());
+    let mut out = vec![0u8; expected.len()];
+    let result = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.expose().as_bytes(),
+        salt,
+        &mut out,
+        &mut memory[..],
+    );
+    MEMORY.put(memory);
+    result.map_err(fault)?;
+    Ok(bool::from(subtle::ConstantTimeEq::ct_eq(
+        out.as_slice(),
+        expected.as_bytes(),
+    )))
+}
+
+fn fault(e: impl std::fmt::Display) -> Error {
+    Error::PasswordHash(e.to_string())
+}
+
+/// Argon2 working memory, reused, and at most one buffer per core in use:
+/// a second argon2 on a core only thrashes the caches (19 MiB each) and
+/// keeps other requests waiting. `take` blocks until a buffer is free.
+struct MemoryPool {
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    free: Vec<Vec<Block>>,
+    in_use: usize,
+}
+
+static MEMORY: MemoryPool = MemoryPool {
+    state: Mutex::new(PoolState {
+        free: Vec::new(),
+        in_use: 0,
+    }),
+    freed: Condvar::new(),
+};
+
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+impl MemoryPool {
+    fn take(&self, blocks: usize) -> Vec<Block> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.in_use >= cores() {
+            state = self.freed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.in_use += 1;
+        match state.free.pop() {
+            Some(buf) if buf.len() == blocks => buf,
+            _ => vec![Block::default(); blocks],
+        }
+    }
+
+    fn put(&self, buf: Vec<Block>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_use -= 1;
+        state.free.push(buf);
+        self.freed.notify_one();
     }
 }
 

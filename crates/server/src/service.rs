@@ -215,13 +215,25 @@ impl Service {
     /// argon2 work and gets the same answer as a wrong password.
     pub fn begin_login(&self, req: &LoginRequest) -> Result<LoginChallenge> {
         let username = normalise_username(&req.username);
-        self.write_outcome(|tx| {
-            self.settle_challenges(tx, &username, false)?;
-            Ok(self.check_standing(tx, &username)?.map(drop))
+        // Reads first: most attempts have nothing to settle, so they need no
+        // write (and no fsync) before argon2.
+        let now = self.now();
+        let (user, stale) = self.store.read(|tx| {
+            let stale = tx
+                .open_challenges(&username)?
+                .iter()
+                .any(|c| now >= c.expires_at);
+            Ok((tx.user_by_username(&username)?, stale))
         })?;
+        if stale {
+            self.store
+                .write(|tx| self.settle_challenges(tx, &username, false))?;
+        }
+        self.store
+            .read(|tx| self.check_standing(tx, &username))?
+            .map_err(Error::Api)?;
 
         // Argon2 runs outside any transaction: it must not hold the write lock.
-        let user = self.store.read(|tx| tx.user_by_username(&username))?;
         let phc = user
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
