@@ -242,3 +242,28 @@ pub fn parse_card_text(text: &str) -> std::collections::HashMap<String, String> 
     }
     pairs
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_that_cannot_be_printed_is_withdrawn_and_issued_again() {
+    let h = Harness::start().await;
+    let anna = h.add_user("anna", "Anna A").await;
+    for _ in 0..127 {
+        h.login(&anna).await;
+    }
+    // The outbox cannot take files: the replacement cannot be printed.
+    let outbox = h.data_dir().join("outbox");
+    std::fs::remove_dir_all(&outbox).unwrap();
+    std::fs::write(&outbox, b"not a directory").unwrap();
+    let token = h.login(&anna).await;
+    let (_, card) = h.get("/card", Some(&token)).await;
+    assert_eq!(card["remaining"], 20);
+    assert!(card["replacement"].is_null(), "an unprintable card was kept: {card}");
+
+    // Once the outbox works again, the next use issues and prints one.
+    std::fs::remove_file(&outbox).unwrap();
+    std::fs::create_dir(&outbox).unwrap();
+    let token = h.login(&anna).await;
+    let (_, card) = h.get("/card", Some(&token)).await;
+    let serial = card["replacement"]["serial"].as_str().expect("a replacement now");
+    assert!(outbox.join(format!("{serial}.pdf")).is_file());
+}

@@ -404,33 +404,61 @@ impl Service {
             }
             tx.reset_failures(&ch.username)?;
             let out = on_success(tx, &ch, now)?;
-            self.card_used(tx, &ch, now)?;
-            Ok(Ok(out))
+            let replacement = self.card_used(tx, &ch, now)?;
+            Ok(Ok((out, replacement)))
+        })
+        .map(|(out, replacement)| {
+            if let Some((card, holder)) = replacement {
+                self.print_replacement(&card, &holder);
+            }
+            out
         })
     }
 
+    /// Writes a replacement card's PDF to the outbox, after the commit so
+    /// that rendering never holds the write lock. If it cannot be written,
+    /// the pending card is withdrawn so the next code use issues another.
+    fn print_replacement(&self, card: &NewCard, holder: &str) {
+        let pdf = card_pdf::render(card, holder, card_pdf::Size::Standard);
+        let path = self.outbox.join(format!("{}.pdf", card.serial));
+        match write_private_file(&path, &pdf) {
+            Ok(()) => tracing::info!(serial = %card.serial, path = %path.display(),
+                "replacement card issued"),
+            Err(err) => {
+                tracing::error!(serial = %card.serial, error = %err,
+                    "could not write the replacement card; withdrawing it");
+                if let Err(err) = self.store.write(|tx| tx.delete_pending_card(&card.serial)) {
+                    tracing::error!(serial = %card.serial, error = %err,
+                        "could not withdraw the unprinted replacement card");
+                }
+            }
+        }
+    }
+
     /// After a code was used: a replacement card becomes active at its
-    /// first use, and at 20 codes left a replacement is issued.
-    fn card_used(&self, tx: &Tx<'_>, ch: &ChallengeRow, now: OffsetDateTime) -> Result<()> {
+    /// first use, and at 20 codes left a replacement is issued. Returns a
+    /// new card to print, with its holder's name.
+    fn card_used(
+        &self,
+        tx: &Tx<'_>,
+        ch: &ChallengeRow,
+        now: OffsetDateTime,
+    ) -> Result<Option<(NewCard, String)>> {
         let pending = tx.card_of(&ch.user_id, CardLife::Pending)?;
         if pending.as_ref().is_some_and(|p| p.serial == ch.serial) {
             tx.activate_card(&ch.user_id, &ch.serial, now)?;
             tracing::info!(serial = %ch.serial, "replacement card activated at first use");
-            return Ok(());
+            return Ok(None);
         }
         let remaining = tx.unused_count(&ch.serial)?;
-        if remaining <= REPLACEMENT_THRESHOLD && pending.is_none() {
-            let user = tx
-                .user_by_id(&ch.user_id)?
-                .ok_or(Error::Corrupt("challenge for a missing user"))?;
-            let card = self.insert_new_card(tx, &user.id, CardLife::Pending, now)?;
-            let pdf = card_pdf::render(&card, &user.name, card_pdf::Size::Standard);
-            let path = self.outbox.join(format!("{}.pdf", card.serial));
-            write_private_file(&path, &pdf)?;
-            tracing::info!(serial = %card.serial, remaining, path = %path.display(),
-                "replacement card issued");
+        if remaining > REPLACEMENT_THRESHOLD || pending.is_some() {
+            return Ok(None);
         }
-        Ok(())
+        let user = tx
+            .user_by_id(&ch.user_id)?
+            .ok_or(Error::Corrupt("challenge for a missing user"))?;
+        let card = self.insert_new_card(tx, &user.id, CardLife::Pending, now)?;
+        Ok(Some((card, user.name)))
     }
 
     /// Generates a card and stores its hashed codes, retrying on a serial clash.

@@ -470,6 +470,26 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Removes a pending card that was never handed out.
+    pub fn delete_pending_card(&self, serial: &str) -> Result<()> {
+        let pending: bool = self
+            .0
+            .query_row(
+                "SELECT state = 'pending' FROM cards WHERE serial = ?1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if pending {
+            self.0
+                .execute("DELETE FROM card_codes WHERE serial = ?1", [serial])?;
+            self.0
+                .execute("DELETE FROM cards WHERE serial = ?1", [serial])?;
+        }
+        Ok(())
+    }
+
     /// Keys on the card whose codes are unused.
     pub fn unused_keys(&self, serial: &str) -> Result<Vec<String>> {
         let mut stmt = self
