@@ -257,13 +257,18 @@ async fn a_replacement_that_cannot_be_printed_is_withdrawn_and_issued_again() {
     let token = h.login(&anna).await;
     let (_, card) = h.get("/card", Some(&token)).await;
     assert_eq!(card["remaining"], 20);
-    assert!(card["replacement"].is_null(), "an unprintable card was kept: {card}");
+    assert!(
+        card["replacement"].is_null(),
+        "an unprintable card was kept: {card}"
+    );
 
     // Once the outbox works again, the next use issues and prints one.
     std::fs::remove_file(&outbox).unwrap();
     std::fs::create_dir(&outbox).unwrap();
     let token = h.login(&anna).await;
     let (_, card) = h.get("/card", Some(&token)).await;
-    let serial = card["replacement"]["serial"].as_str().expect("a replacement now");
+    let serial = card["replacement"]["serial"]
+        .as_str()
+        .expect("a replacement now");
     assert!(outbox.join(format!("{serial}.pdf")).is_file());
 }
