@@ -4,6 +4,7 @@
 mod bad_input;
 mod cards;
 mod citizen_flow;
+mod client;
 mod lockout;
 mod operator_cli;
 mod sessions;
