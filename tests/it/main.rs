@@ -5,6 +5,7 @@ mod bad_input;
 mod cards;
 mod citizen_flow;
 mod client;
+mod demo;
 mod lockout;
 mod operator_cli;
 mod sessions;

@@ -14,6 +14,7 @@ use crate::keys::Keys;
 pub const SALT_LEN: usize = 16;
 
 /// A freshly generated card, with its plain codes.
+#[derive(Clone)]
 pub struct NewCard {
     pub serial: String,
     pub pairs: Vec<PrintedPair>,

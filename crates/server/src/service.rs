@@ -31,6 +31,8 @@ use crate::error::{ApiError, Error, Result};
 use crate::keys::{write_private_file, Keys};
 use crate::lockout::{self, Standing};
 use crate::password;
+mod training;
+
 use crate::store::{
     CardLife, CardRow, ChallengeKind, ChallengeRow, ChallengeState, DocumentRow, Store, Tx, UserRow,
 };
@@ -404,7 +406,7 @@ impl Service {
             }
             tx.reset_failures(&ch.username)?;
             let out = on_success(tx, &ch, now)?;
-            let replacement = self.card_used(tx, &ch, now)?;
+            let replacement = self.card_used(tx, &ch.user_id, &ch.serial, now)?;
             Ok(Ok((out, replacement)))
         })
         .map(|(out, replacement)| {
@@ -441,21 +443,22 @@ impl Service {
     fn card_used(
         &self,
         tx: &Tx<'_>,
-        ch: &ChallengeRow,
+        user_id: &str,
+        serial: &str,
         now: OffsetDateTime,
     ) -> Result<Option<(NewCard, String)>> {
-        let pending = tx.card_of(&ch.user_id, CardLife::Pending)?;
-        if pending.as_ref().is_some_and(|p| p.serial == ch.serial) {
-            tx.activate_card(&ch.user_id, &ch.serial, now)?;
-            tracing::info!(serial = %ch.serial, "replacement card activated at first use");
+        let pending = tx.card_of(user_id, CardLife::Pending)?;
+        if pending.as_ref().is_some_and(|p| p.serial == serial) {
+            tx.activate_card(user_id, serial, now)?;
+            tracing::info!(serial, "replacement card activated at first use");
             return Ok(None);
         }
-        let remaining = tx.unused_count(&ch.serial)?;
+        let remaining = tx.unused_count(serial)?;
         if remaining > REPLACEMENT_THRESHOLD || pending.is_some() {
             return Ok(None);
         }
         let user = tx
-            .user_by_id(&ch.user_id)?
+            .user_by_id(user_id)?
             .ok_or(Error::Corrupt("challenge for a missing user"))?;
         let card = self.insert_new_card(tx, &user.id, CardLife::Pending, now)?;
         Ok(Some((card, user.name)))
@@ -471,23 +474,38 @@ impl Service {
     ) -> Result<NewCard> {
         for _ in 0..10 {
             let new = card::generate(card::new_serial());
-            let hashed: Vec<_> = new
-                .pairs
-                .iter()
-                .map(|p| {
-                    let salt = card::new_salt();
-                    let hash = card::hash_code(&self.keys, &salt, &new.serial, &p.key, &p.code);
-                    (p.key.clone(), salt, hash)
-                })
-                .collect();
-            if tx.insert_card(&new.serial, user_id, life, now, &hashed)? {
-                if life == CardLife::Active {
-                    tx.activate_card(user_id, &new.serial, now)?;
-                }
+            if self.insert_card(tx, user_id, life, now, &new)? {
                 return Ok(new);
             }
         }
         Err(Error::Corrupt("could not find a free card serial"))
+    }
+
+    /// Stores a card's hashed codes. False if the serial is taken.
+    fn insert_card(
+        &self,
+        tx: &Tx<'_>,
+        user_id: &str,
+        life: CardLife,
+        now: OffsetDateTime,
+        card: &NewCard,
+    ) -> Result<bool> {
+        let hashed: Vec<_> = card
+            .pairs
+            .iter()
+            .map(|p| {
+                let salt = card::new_salt();
+                let hash = card::hash_code(&self.keys, &salt, &card.serial, &p.key, &p.code);
+                (p.key.clone(), salt, hash)
+            })
+            .collect();
+        if !tx.insert_card(&card.serial, user_id, life, now, &hashed)? {
+            return Ok(false);
+        }
+        if life == CardLife::Active {
+            tx.activate_card(user_id, &card.serial, now)?;
+        }
+        Ok(true)
     }
 
     // ---- sessions ----------------------------------------------------------
@@ -842,6 +860,18 @@ impl Service {
         name: &str,
         password: &Password,
     ) -> Result<(User, NewCard)> {
+        self.add_user_with_card(username, name, password, None)
+    }
+
+    /// As [`Service::add_user`], with a given first card (the demo keeps its
+    /// printed cards valid across resets) or a new one.
+    pub fn add_user_with_card(
+        &self,
+        username: &str,
+        name: &str,
+        password: &Password,
+        card: Option<NewCard>,
+    ) -> Result<(User, NewCard)> {
         let username = normalise_username(username);
         if !valid_username(&username) {
             return Err(ErrorCode::InvalidUsername.into());
@@ -878,7 +908,11 @@ impl Service {
             if !tx.insert_user(&row)? {
                 return Err(ErrorCode::UsernameTaken.into());
             }
-            self.insert_new_card(tx, &id, CardLife::Active, now)
+            match card {
+                Some(card) if self.insert_card(tx, &id, CardLife::Active, now, &card)? => Ok(card),
+                Some(_) => Err(Error::Corrupt("the given card's serial is taken")),
+                None => self.insert_new_card(tx, &id, CardLife::Active, now),
+            }
         })?;
         Ok((
             User {

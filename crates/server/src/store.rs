@@ -696,6 +696,15 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Sets when every live session of a user was last seen (training).
+    pub fn set_last_seen_of_user(&self, user_id: &str, at: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "UPDATE sessions SET last_seen_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+            params![user_id, ts(at)],
+        )?;
+        Ok(())
+    }
+
     pub fn revoke_session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<()> {
         self.0.execute(
             "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
