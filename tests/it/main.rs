@@ -4,6 +4,7 @@
 mod bad_input;
 mod cards;
 mod citizen_flow;
+mod cli;
 mod client;
 mod demo;
 mod lockout;

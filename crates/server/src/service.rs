@@ -144,6 +144,12 @@ impl Service {
         let outbox = data_dir.join("outbox");
         std::fs::create_dir_all(&outbox).map_err(|e| Error::io(&outbox, e))?;
         let trust = TrustRoot::from_key(&keys.root().verifying_key());
+        // Public: what clients pin to verify signatures (like ca.pem for TLS).
+        let trust_path = data_dir.join("trust.json");
+        let trust_json = serde_json::to_vec_pretty(&trust).expect("trust root serialises");
+        if std::fs::read(&trust_path).ok().as_deref() != Some(trust_json.as_slice()) {
+            std::fs::write(&trust_path, &trust_json).map_err(|e| Error::io(&trust_path, e))?;
+        }
         Ok(Service {
             store,
             keys,

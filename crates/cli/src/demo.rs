@@ -1,0 +1,199 @@
+//! `kodekort demo`: starts the demo engine, prints the demo accounts, and
+//! runs an interactive session (one command per line) until `quit` or the
+//! end of input. Nothing leaves this computer; everything goes on exit.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use kodekort_client::session_store::MemoryStore;
+use kodekort_client::ClientError;
+use kodekort_demo::{Demo, Scenario};
+use serde_json::json;
+
+use crate::context::Context;
+use crate::exit;
+use crate::output::Out;
+
+fn demo_error(e: kodekort_demo::DemoError) -> ClientError {
+    ClientError::Demo(e.to_string())
+}
+
+fn print_accounts(out: &Out, demo: &Demo) {
+    let accounts: Vec<_> = demo
+        .accounts()
+        .iter()
+        .map(|a| json!({"username": a.username, "password": a.password, "name": a.name, "card": a.card.serial}))
+        .collect();
+    out.emit(json!({"demo": true, "accounts": accounts}), || {
+        let mut lines = vec![out.t("demo_banner", &[]), out.t("demo_accounts", &[])];
+        lines.extend(demo.accounts().iter().map(|a| {
+            out.t(
+                "demo_account_line",
+                &[
+                    ("username", &a.username),
+                    ("password", &a.password),
+                    ("name", &a.name),
+                    ("serial", &a.card.serial),
+                ],
+            )
+        }));
+        lines.push(out.t("demo_help", &[]));
+        lines
+    });
+}
+
+/// A fresh session context on the demo server, with its cards on screen.
+fn demo_context(demo: &Demo, out: &Out) -> Result<Context, ClientError> {
+    let mut ctx = Context::new(
+        &demo.server(),
+        Vec::new(),
+        out.clone(),
+        Arc::new(MemoryStore::new()),
+    )?;
+    ctx.demo_cards = demo.accounts().iter().map(|a| a.card.clone()).collect();
+    Ok(ctx)
+}
+
+pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
+    let mut demo = out
+        .progress(Demo::start(accounts))
+        .await
+        .map_err(demo_error)?;
+    print_accounts(out, &demo);
+    let mut ctx = demo_context(&demo, out)?;
+    let mut last_list: Vec<String> = Vec::new();
+    let interactive = std::io::stdin().is_terminal();
+
+    loop {
+        if interactive {
+            eprint!("demo> ");
+            let _ = std::io::stderr().flush();
+        }
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let resolve = |arg: Option<&&str>| -> Option<String> {
+            let arg = arg?;
+            // A number picks from the last list; anything else is an id.
+            match arg.parse::<usize>() {
+                Ok(n) if n >= 1 && n <= last_list.len() => Some(last_list[n - 1].clone()),
+                _ => Some((*arg).to_owned()),
+            }
+        };
+        let result = match words.as_slice() {
+            [] => continue,
+            ["quit"] | ["exit"] => break,
+            ["help"] => {
+                out.note(&out.t("demo_help", &[]));
+                Ok(exit::OK)
+            }
+            ["accounts"] => {
+                print_accounts(out, &demo);
+                Ok(exit::OK)
+            }
+            ["login", user] => ctx.login(Some((*user).to_owned()), false).await,
+            ["logout"] => ctx.logout().await,
+            ["card"] => ctx.card().await,
+            ["documents"] => {
+                let r = ctx.documents().await;
+                if r.is_ok() {
+                    last_list = ctx.document_ids().await.unwrap_or_default();
+                }
+                r
+            }
+            ["show", _] => ctx.show(&resolve(words.get(1)).unwrap_or_default()).await,
+            ["sign", _] => ctx.sign(&resolve(words.get(1)).unwrap_or_default()).await,
+            ["decline", _] => {
+                ctx.decline(&resolve(words.get(1)).unwrap_or_default())
+                    .await
+            }
+            ["verify", file] => ctx.verify(std::path::Path::new(file)),
+            ["showcard"] | ["showcard", _] => {
+                let user = words
+                    .get(1)
+                    .map(|u| u.to_string())
+                    .or_else(|| ctx.username.clone());
+                match user.as_deref().map(|u| demo.account(u)) {
+                    Some(Ok(account)) => {
+                        out.emit(json!(account.card), || {
+                            let mut lines = vec![out.t(
+                                "card_status",
+                                &[
+                                    ("serial", &account.card.serial),
+                                    ("remaining", &account.card.codes.len().to_string()),
+                                    ("total", &account.card.codes.len().to_string()),
+                                ],
+                            )];
+                            lines.extend(account.card.codes.iter().map(|p| {
+                                out.t("demo_card_line", &[("key", &p.key), ("code", &p.code)])
+                            }));
+                            lines
+                        });
+                        Ok(exit::OK)
+                    }
+                    Some(Err(e)) => Err(demo_error(e)),
+                    None => Err(ClientError::NotLoggedIn),
+                }
+            }
+            ["key", user, key] => match demo.account(user) {
+                Ok(account) => match account.card.codes.iter().find(|p| p.key == *key) {
+                    Some(p) => {
+                        out.emit(json!({"key": p.key, "code": p.code}), || {
+                            vec![out.t("demo_card_line", &[("key", &p.key), ("code", &p.code)])]
+                        });
+                        Ok(exit::OK)
+                    }
+                    None => Err(ClientError::Server {
+                        code: kodekort_proto::ErrorCode::NotFound,
+                        attempts_left: None,
+                        locked_until: None,
+                    }),
+                },
+                Err(e) => Err(demo_error(e)),
+            },
+            ["reset"] => match demo.reset().await {
+                Ok(()) => {
+                    ctx = demo_context(&demo, out)?;
+                    out.emit(json!({"reset": true}), || vec![out.t("demo_reset", &[])]);
+                    Ok(exit::OK)
+                }
+                Err(e) => Err(demo_error(e)),
+            },
+            ["scenario", user, name] => {
+                let scenario = match *name {
+                    "few-codes" => Some(Scenario::FewCodesLeft),
+                    "locked" => Some(Scenario::CardLocked),
+                    "document" => Some(Scenario::DocumentWaiting),
+                    "expiring" => Some(Scenario::SessionAboutToExpire),
+                    _ => None,
+                };
+                match scenario {
+                    Some(s) => match demo.scenario(user, s).await {
+                        Ok(()) => {
+                            out.emit(json!({"scenario": name, "username": user}), || {
+                                vec![out.t("demo_scenario", &[("username", user)])]
+                            });
+                            Ok(exit::OK)
+                        }
+                        Err(e) => Err(demo_error(e)),
+                    },
+                    None => {
+                        out.note(&out.t("demo_unknown", &[]));
+                        Ok(exit::USAGE)
+                    }
+                }
+            }
+            _ => {
+                out.note(&out.t("demo_unknown", &[]));
+                Ok(exit::USAGE)
+            }
+        };
+        if let Err(err) = result {
+            out.error(&err);
+        }
+    }
+    demo.stop().await.map_err(demo_error)?;
+    Ok(exit::OK)
+}

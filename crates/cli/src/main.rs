@@ -1,0 +1,155 @@
+//! `kodekort`: the citizen client for the terminal. Plain lines that read
+//! well in a terminal screen reader, `--json` for scripts, distinct exit
+//! codes, and every message from the shared Danish/English catalogue.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kodekort_client::{ClientError, Lang};
+
+mod context;
+mod demo;
+mod output;
+mod prompt;
+
+use context::Context;
+
+/// Exit codes, documented in `--help` and the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const OTHER: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const AUTH_FAILED: u8 = 3;
+    pub const LOCKED: u8 = 4;
+    pub const NETWORK: u8 = 5;
+    pub const VERIFY_FAILED: u8 = 6;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kodekort",
+    version,
+    about = "Kodekort: log in with your code card, read, sign and verify documents.",
+    after_help = "Exit codes: 0 ok, 1 other error, 2 usage, 3 login failed, 4 card locked or waiting, \
+                  5 network or server identity, 6 verification failed."
+)]
+pub struct Cli {
+    /// Server address, https://HOST:PORT.
+    #[arg(long, global = true, env = "KODEKORT_SERVER", requires = "ca")]
+    pub server: Option<String>,
+    /// The server's CA certificate (PEM) to pin; no other CA is trusted.
+    #[arg(long, global = true, env = "KODEKORT_CA", value_name = "PEM")]
+    pub ca: Option<std::path::PathBuf>,
+    /// The server's root key to trust for signatures (trust.json from the server's data dir).
+    #[arg(long, global = true, env = "KODEKORT_TRUST", value_name = "JSON")]
+    pub trust: Option<std::path::PathBuf>,
+    /// Language of messages: da or en.
+    #[arg(long, global = true, env = "KODEKORT_LANG", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}: use da or en"))
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Log in: password, then the code for the key the server names.
+    Login {
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Answer with a code from the replacement card you received.
+        #[arg(long)]
+        replacement_card: bool,
+    },
+    /// Log out and forget the session.
+    Logout,
+    /// Show your code card: codes left, replacement, lock.
+    Card,
+    /// List your documents.
+    Documents,
+    /// Show a document in full.
+    Show { id: String },
+    /// Sign a document (asks for a code).
+    Sign { id: String },
+    /// Decline a document.
+    Decline { id: String },
+    /// Verify an envelope.json (signed PDFs come with `export`, next).
+    Verify { file: std::path::PathBuf },
+    /// Start a demo with demo accounts, and an interactive session.
+    Demo {
+        /// How many demo accounts.
+        #[arg(long, default_value_t = 3)]
+        accounts: usize,
+    },
+}
+
+/// The exit code for an error.
+pub fn exit_code(err: &ClientError) -> u8 {
+    use kodekort_proto::ErrorCode as E;
+    match err {
+        ClientError::Server { code, .. } => match code {
+            E::InvalidCredentials
+            | E::InvalidCode
+            | E::ChallengeExpired
+            | E::ChallengeUsed
+            | E::ChallengeNotFound
+            | E::Unauthenticated
+            | E::SessionExpired => exit::AUTH_FAILED,
+            E::TooManyAttempts | E::CardLocked | E::CardUsedUp | E::NoCard => exit::LOCKED,
+            _ => exit::OTHER,
+        },
+        ClientError::NotLoggedIn | ClientError::CodeFormat | ClientError::ChallengeMissing => {
+            exit::AUTH_FAILED
+        }
+        ClientError::NoNetwork(_)
+        | ClientError::Timeout
+        | ClientError::ServerIdentity(_)
+        | ClientError::SecureConnection(_)
+        | ClientError::BadResponse(_)
+        | ClientError::UnknownServerError { .. } => exit::NETWORK,
+        ClientError::InvalidServerUrl(_) | ClientError::CaFile { .. } => exit::USAGE,
+        _ => exit::OTHER,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = cli.lang.unwrap_or_else(context::default_lang);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kodekort: {e}");
+            return ExitCode::from(exit::OTHER);
+        }
+    };
+    let out = output::Out::new(cli.json, lang);
+    let code = runtime.block_on(async {
+        let result = match &cli.command {
+            Command::Demo { accounts } => demo::run(*accounts, &out).await,
+            command => match Context::from_cli(&cli, out.clone()) {
+                Ok(mut ctx) => ctx.run(command).await,
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(code) => code,
+            Err(err) => {
+                out.error(&err);
+                exit_code(&err)
+            }
+        }
+    });
+    ExitCode::from(code)
+}
