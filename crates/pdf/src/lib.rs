@@ -28,6 +28,8 @@ pub enum PdfError {
     Subset(String),
     #[error("page {0} does not exist")]
     NoSuchPage(usize),
+    #[error("structure element {0} does not exist")]
+    NoSuchElement(usize),
 }
 
 /// The two weights shipped.
@@ -85,12 +87,55 @@ impl FontUse {
     }
 }
 
-/// A PDF being built.
+/// What a run of text is in the document's structure (tagged PDF), so
+/// that screen readers announce headings and read paragraphs in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    H1,
+    H2,
+    P,
+}
+
+/// A structure element: its role and its marked-content pieces.
+struct Element {
+    role: Role,
+    /// (page index, MCID) of each piece, in reading order.
+    parts: Vec<(usize, i32)>,
+}
+
+/// A file embedded in the PDF (EmbeddedFiles and /AF).
+struct Attachment {
+    name: String,
+    mime: String,
+    description: String,
+    relationship: Relationship,
+    bytes: Vec<u8>,
+}
+
+/// How an attachment relates to the document (PDF /AFRelationship).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relationship {
+    /// The document was made from it (the signed text).
+    Source,
+    /// Extra material (the signature envelope).
+    Supplement,
+}
+
+struct Page {
+    content: Content,
+    /// Element index of each MCID on this page.
+    mcid_owners: Vec<usize>,
+}
+
+/// A PDF being built. Every text is either part of a structure element or
+/// marked as an artifact (page furniture), so the PDF is fully tagged.
 pub struct Document {
     title: String,
     lang: String,
-    pages: Vec<Content>,
+    pages: Vec<Page>,
     fonts: [FontUse; 2],
+    elements: Vec<Element>,
+    attachments: Vec<Attachment>,
 }
 
 /// A gray level, 0 black to 1 white.
@@ -103,6 +148,8 @@ impl Document {
             title: title.to_owned(),
             lang: lang.to_owned(),
             pages: Vec::new(),
+            elements: Vec::new(),
+            attachments: Vec::new(),
             fonts: [
                 FontUse::new(REGULAR_TTF, "DejaVuSans")?,
                 FontUse::new(BOLD_TTF, "DejaVuSans-Bold")?,
@@ -112,8 +159,72 @@ impl Document {
 
     /// Adds an A4 page; returns its index.
     pub fn add_page(&mut self) -> usize {
-        self.pages.push(Content::new());
+        self.pages.push(Page {
+            content: Content::new(),
+            mcid_owners: Vec::new(),
+        });
         self.pages.len() - 1
+    }
+
+    /// Starts a structure element; its text comes with [`Document::text_in`].
+    pub fn element(&mut self, role: Role) -> usize {
+        self.elements.push(Element {
+            role,
+            parts: Vec::new(),
+        });
+        self.elements.len() - 1
+    }
+
+    /// Embeds a file, listed as an attachment and associated with the document.
+    pub fn attach(
+        &mut self,
+        name: &str,
+        mime: &str,
+        description: &str,
+        relationship: Relationship,
+        bytes: &[u8],
+    ) {
+        self.attachments.push(Attachment {
+            name: name.to_owned(),
+            mime: mime.to_owned(),
+            description: description.to_owned(),
+            relationship,
+            bytes: bytes.to_vec(),
+        });
+    }
+
+    /// Splits text into lines no wider than `width`, at spaces where it can,
+    /// inside a word where it must. Line breaks in the text are kept.
+    pub fn wrap(&self, text: &str, size: f32, weight: Weight, width: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        for paragraph in text.split('\n') {
+            let mut line = String::new();
+            for word in paragraph.split(' ') {
+                let candidate = if line.is_empty() {
+                    word.to_owned()
+                } else {
+                    format!("{line} {word}")
+                };
+                if self.text_width(&candidate, size, weight) <= width {
+                    line = candidate;
+                    continue;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                // A word wider than the line is cut where it must be.
+                for c in word.chars() {
+                    line.push(c);
+                    if self.text_width(&line, size, weight) > width {
+                        line.pop();
+                        lines.push(std::mem::take(&mut line));
+                        line.push(c);
+                    }
+                }
+            }
+            lines.push(line);
+        }
+        lines
     }
 
     fn font(&self, weight: Weight) -> &FontUse {
@@ -126,8 +237,9 @@ impl Document {
         text.chars().map(|c| font.advance(c)).sum::<f32>() * size / 1000.0
     }
 
-    /// Draws one line of text with its baseline starting at (`x`, `y`),
-    /// measured in points from the bottom-left corner.
+    /// Draws one line of page furniture (headers, page numbers, a card's
+    /// grid), marked as an artifact. The baseline starts at (`x`, `y`),
+    /// in points from the bottom-left corner.
     pub fn text(
         &mut self,
         page: usize,
@@ -138,13 +250,41 @@ impl Document {
         text: &str,
     ) -> Result<(), PdfError> {
         let encoded = self.fonts[weight as usize].encode(text);
-        let content = self.pages.get_mut(page).ok_or(PdfError::NoSuchPage(page))?;
-        content
-            .begin_text()
-            .set_font(font_name(weight), size)
-            .next_line(x, y)
-            .show(Str(&encoded))
-            .end_text();
+        let page = self.pages.get_mut(page).ok_or(PdfError::NoSuchPage(page))?;
+        page.content.begin_marked_content(Name(b"Artifact"));
+        show(&mut page.content, x, y, size, weight, &encoded);
+        page.content.end_marked_content();
+        Ok(())
+    }
+
+    /// Draws one line of text that belongs to a structure element.
+    #[allow(clippy::too_many_arguments)]
+    pub fn text_in(
+        &mut self,
+        element: usize,
+        page: usize,
+        x: f32,
+        y: f32,
+        size: f32,
+        weight: Weight,
+        text: &str,
+    ) -> Result<(), PdfError> {
+        let encoded = self.fonts[weight as usize].encode(text);
+        let role = self
+            .elements
+            .get(element)
+            .ok_or(PdfError::NoSuchElement(element))?
+            .role;
+        let p = self.pages.get_mut(page).ok_or(PdfError::NoSuchPage(page))?;
+        let mcid = p.mcid_owners.len() as i32;
+        p.mcid_owners.push(element);
+        p.content
+            .begin_marked_content_with_properties(role_tag(role))
+            .properties()
+            .identify(mcid);
+        show(&mut p.content, x, y, size, weight, &encoded);
+        p.content.end_marked_content();
+        self.elements[element].parts.push((page, mcid));
         Ok(())
     }
 
@@ -174,7 +314,12 @@ impl Document {
         fill: Option<Gray>,
         stroke: Option<(Gray, f32)>,
     ) -> Result<(), PdfError> {
-        let content = self.pages.get_mut(page).ok_or(PdfError::NoSuchPage(page))?;
+        let content = &mut self
+            .pages
+            .get_mut(page)
+            .ok_or(PdfError::NoSuchPage(page))?
+            .content;
+        content.begin_marked_content(Name(b"Artifact"));
         content.save_state();
         if let Some(gray) = fill {
             content.set_fill_gray(gray);
@@ -190,6 +335,7 @@ impl Document {
             (false, false) => content.end_path(),
         };
         content.restore_state();
+        content.end_marked_content();
         Ok(())
     }
 
@@ -205,14 +351,19 @@ impl Document {
         gray: Gray,
         text: &str,
     ) -> Result<(), PdfError> {
-        let content = self.pages.get_mut(page).ok_or(PdfError::NoSuchPage(page))?;
+        let content = &mut self
+            .pages
+            .get_mut(page)
+            .ok_or(PdfError::NoSuchPage(page))?
+            .content;
         content.save_state().set_fill_gray(gray);
         self.text(page, x, y, size, weight, text)?;
-        self.pages[page].restore_state();
+        self.pages[page].content.restore_state();
         Ok(())
     }
 
-    /// Writes the PDF: fonts subsetted and embedded, with ToUnicode maps.
+    /// Writes the PDF: fonts subsetted and embedded with ToUnicode maps,
+    /// the structure tree, and the attachments.
     pub fn finish(self) -> Result<Vec<u8>, PdfError> {
         let mut next = 1;
         let mut alloc = || {
@@ -223,28 +374,106 @@ impl Document {
         let catalog_id = alloc();
         let tree_id = alloc();
         let info_id = alloc();
+        let struct_root_id = alloc();
+        let document_elem_id = alloc();
         let font_ids: Vec<Ref> = self.fonts.iter().map(|_| alloc()).collect();
-        let page_ids: Vec<(Ref, Ref)> = self.pages.iter().map(|_| (alloc(), alloc())).collect();
+        let page_ids: Vec<(Ref, Ref, Ref)> = self
+            .pages
+            .iter()
+            .map(|_| (alloc(), alloc(), alloc()))
+            .collect();
+        let element_ids: Vec<Ref> = self.elements.iter().map(|_| alloc()).collect();
+        let attachment_ids: Vec<(Ref, Ref)> = self
+            .attachments
+            .iter()
+            .map(|_| (alloc(), alloc()))
+            .collect();
 
         let mut pdf = Pdf::new();
-        pdf.catalog(catalog_id)
+        let mut catalog = pdf.catalog(catalog_id);
+        catalog
             .pages(tree_id)
             .lang(TextStr(&self.lang))
-            .viewer_preferences()
-            .display_doc_title(true);
+            .pair(Name(b"StructTreeRoot"), struct_root_id);
+        catalog.mark_info().marked(true);
+        catalog.viewer_preferences().display_doc_title(true);
+        if !self.attachments.is_empty() {
+            let mut names = catalog.names();
+            let mut files = names.embedded_files();
+            let mut entries = files.names();
+            // Name trees are sorted by key.
+            let mut sorted: Vec<_> = self.attachments.iter().zip(&attachment_ids).collect();
+            sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+            for (a, (spec, _)) in sorted {
+                entries.insert(Str(a.name.as_bytes()), *spec);
+            }
+            entries.finish();
+            files.finish();
+            names.finish();
+            catalog
+                .insert(Name(b"AF"))
+                .array()
+                .items(attachment_ids.iter().map(|(spec, _)| *spec));
+        }
+        catalog.finish();
+
         pdf.document_info(info_id)
             .title(TextStr(&self.title))
             .producer(TextStr("Kodekort"));
         pdf.pages(tree_id)
-            .kids(page_ids.iter().map(|(page, _)| *page))
+            .kids(page_ids.iter().map(|(page, _, _)| *page))
             .count(page_ids.len() as i32);
 
-        for ((page_id, content_id), content) in page_ids.iter().zip(self.pages) {
-            let mut page = pdf.page(*page_id);
-            page.media_box(Rect::new(0.0, 0.0, A4.0, A4.1))
+        // Structure: StructTreeRoot → Document → H1/H2/P with marked content.
+        let mut root = pdf
+            .indirect(struct_root_id)
+            .start::<pdf_writer::writers::StructTreeRoot>();
+        root.child(document_elem_id);
+        let mut parent_tree = root.parent_tree();
+        let mut nums = parent_tree.nums();
+        for (i, (_, _, parents_id)) in page_ids.iter().enumerate() {
+            nums.insert(i as i32, *parents_id);
+        }
+        nums.finish();
+        parent_tree.finish();
+        root.parent_tree_next_key(page_ids.len() as i32);
+        root.finish();
+        let mut document = pdf.struct_element(document_elem_id);
+        document
+            .kind(pdf_writer::types::StructRole::Document)
+            .parent(struct_root_id)
+            .lang(TextStr(&self.lang));
+        document.children().items(element_ids.iter().copied());
+        document.finish();
+        for (element, id) in self.elements.iter().zip(&element_ids) {
+            let mut e = pdf.struct_element(*id);
+            e.kind(match element.role {
+                Role::H1 => pdf_writer::types::StructRole::H1,
+                Role::H2 => pdf_writer::types::StructRole::H2,
+                Role::P => pdf_writer::types::StructRole::P,
+            })
+            .parent(document_elem_id);
+            let mut children = e.children();
+            for (page, mcid) in &element.parts {
+                children
+                    .marked_content_ref()
+                    .marked_content_id(*mcid)
+                    .page(page_ids[*page].0);
+            }
+            children.finish();
+            e.finish();
+        }
+
+        for (i, ((page_id, content_id, parents_id), page)) in
+            page_ids.iter().zip(self.pages).enumerate()
+        {
+            let mut p = pdf.page(*page_id);
+            p.media_box(Rect::new(0.0, 0.0, A4.0, A4.1))
                 .parent(tree_id)
-                .contents(*content_id);
-            let mut resources = page.resources();
+                .contents(*content_id)
+                .struct_parents(i as i32)
+                .tab_order(pdf_writer::types::TabOrder::StructureOrder);
+            let mut resources = p.resources();
             let mut fonts = resources.fonts();
             for (i, id) in font_ids.iter().enumerate() {
                 fonts.pair(
@@ -258,14 +487,54 @@ impl Document {
             }
             fonts.finish();
             resources.finish();
-            page.finish();
-            pdf.stream(*content_id, &content.finish());
+            p.finish();
+            pdf.stream(*content_id, &page.content.finish());
+            pdf.indirect(*parents_id)
+                .array()
+                .items(page.mcid_owners.iter().map(|e| element_ids[*e]));
+        }
+
+        for (a, (spec_id, file_id)) in self.attachments.iter().zip(&attachment_ids) {
+            let mut file = pdf.embedded_file(*file_id, &a.bytes);
+            file.subtype(Name(a.mime.as_bytes()));
+            file.params().size(a.bytes.len() as i32);
+            file.finish();
+            let mut spec = pdf.file_spec(*spec_id);
+            spec.path(Str(a.name.as_bytes()))
+                .unic_file(TextStr(&a.name))
+                .description(TextStr(&a.description))
+                .association_kind(match a.relationship {
+                    Relationship::Source => pdf_writer::types::AssociationKind::Source,
+                    Relationship::Supplement => pdf_writer::types::AssociationKind::Supplement,
+                });
+            spec.insert(Name(b"EF"))
+                .dict()
+                .pair(Name(b"F"), *file_id)
+                .pair(Name(b"UF"), *file_id);
+            spec.finish();
         }
 
         for (font, type0_id) in self.fonts.iter().zip(font_ids) {
             write_font(&mut pdf, font, type0_id, &mut alloc)?;
         }
         Ok(pdf.finish())
+    }
+}
+
+fn show(content: &mut Content, x: f32, y: f32, size: f32, weight: Weight, encoded: &[u8]) {
+    content
+        .begin_text()
+        .set_font(font_name(weight), size)
+        .next_line(x, y)
+        .show(Str(encoded))
+        .end_text();
+}
+
+fn role_tag(role: Role) -> Name<'static> {
+    match role {
+        Role::H1 => Name(b"H1"),
+        Role::H2 => Name(b"H2"),
+        Role::P => Name(b"P"),
     }
 }
 

@@ -3,7 +3,7 @@
 //! is quick to find. The text is real text (pdftotext reads every pair).
 //! The large-print variant spreads the grid over three pages.
 
-use kodekort_pdf::{Document, PdfError, Weight, A4};
+use kodekort_pdf::{Document, PdfError, Role, Weight, A4};
 
 use crate::card::NewCard;
 
@@ -71,7 +71,9 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
         let page = doc.add_page();
         let small = layout.font * 0.85;
         let mut y = height - MARGIN - header_size;
-        doc.text(
+        let h1 = doc.element(Role::H1);
+        doc.text_in(
+            h1,
             page,
             MARGIN,
             y,
@@ -80,7 +82,8 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
             "Kodekort · Nøglekort / Code card",
         )?;
         y -= header_size * 1.4;
-        doc.text(page, MARGIN, y, header_size, Weight::Bold, &card.serial)?;
+        let h2 = doc.element(Role::H2);
+        doc.text_in(h2, page, MARGIN, y, header_size, Weight::Bold, &card.serial)?;
         doc.text_right(
             page,
             width - MARGIN,
@@ -90,18 +93,22 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
             &format!("Side / Page {} / {pages}", page_no + 1),
         )?;
         y -= layout.font * 1.6;
-        doc.text(
+        let holder_p = doc.element(Role::P);
+        let holder_line = format!("Kortholder / Holder: {holder}");
+        doc.text_in(
+            holder_p,
             page,
             MARGIN,
             y,
             layout.font,
             Weight::Regular,
-            &format!("Kortholder / Holder: {holder}"),
+            &holder_line,
         )?;
         y -= layout.font * 1.6;
         let instructions = if page_no == 0 { &INSTRUCTIONS[..] } else { &[] };
         for line in instructions {
-            doc.text(page, MARGIN, y, small, Weight::Regular, line)?;
+            let p = doc.element(Role::P);
+            doc.text_in(p, page, MARGIN, y, small, Weight::Regular, line)?;
             y -= small * 1.4;
         }
         y -= layout.row_height * 0.5;
@@ -147,7 +154,19 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
             let x = MARGIN + col as f32 * col_width + 6.0;
             let baseline =
                 grid_top - (row + 1) as f32 * layout.row_height + layout.row_height * 0.3;
-            doc.text(page, x, baseline, layout.font, Weight::Bold, &pair.key)?;
+            // Each pair is one paragraph: a screen reader says "0423 123456".
+            let p = doc.element(Role::P);
+            doc.text_in(p, page, x, baseline, layout.font, Weight::Bold, &pair.key)?;
+            let code_x = x + col_width * 0.45;
+            doc.text_in(
+                p,
+                page,
+                code_x,
+                baseline,
+                layout.font,
+                Weight::Regular,
+                &pair.code,
+            )?;
             doc.text(
                 page,
                 x + col_width * 0.45,

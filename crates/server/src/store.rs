@@ -119,14 +119,16 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(Duration::from_secs(10))?;
+            // journal_mode is set once, in `migrate`: it persists in the file,
+            // and setting it on every new connection races for a lock.
             c.execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = FULL;
+                "PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;",
             )
         });
         let pool = r2d2::Pool::builder()
             .max_size(8)
+            .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
         let store = Store {
@@ -139,6 +141,10 @@ impl Store {
 
     fn migrate(&self) -> Result<()> {
         let mut conn = self.pool.get()?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Corrupt("the database cannot use write-ahead logging"));
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
