@@ -10,4 +10,5 @@ mod demo;
 mod lockout;
 mod operator_cli;
 mod sessions;
+mod signed_copy;
 mod transport;

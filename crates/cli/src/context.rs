@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kodekort_client::session_store::{MemoryStore, SessionStore};
+use kodekort_client::signed_copy;
 use kodekort_client::{
     verify_envelope, ApiClient, AuthState, ClientError, Lang, Login, Server, Trust, Verdict,
 };
@@ -135,6 +136,7 @@ impl Context {
             Command::Show { id } => self.show(id).await,
             Command::Sign { id } => self.sign(id).await,
             Command::Decline { id } => self.decline(id).await,
+            Command::Export { id, output } => self.export(id, output).await,
             Command::Verify { file } => self.verify(file),
             Command::Demo { .. } => Ok(exit::USAGE),
         }
@@ -378,22 +380,34 @@ impl Context {
         Ok(exit::OK)
     }
 
-    /// Verifies an envelope.json offline against the pinned roots.
-    pub fn verify(&self, file: &Path) -> Result<u8, ClientError> {
-        let bytes = std::fs::read(file).map_err(|e| ClientError::FileUnreadable {
-            path: file.to_path_buf(),
+    /// Saves the signed copy of a signed document as PDF, after checking
+    /// the signature against the text it will carry.
+    pub async fn export(&self, id: &str, output: &Path) -> Result<u8, ClientError> {
+        let token = self.token()?;
+        let out = &self.out;
+        let doc = out.progress(self.api()?.document(&token, id)).await?;
+        let envelope = out.progress(self.api()?.signature(&token, id)).await?;
+        let verdict = verify_envelope(&envelope, &self.roots, Some(doc.content.as_bytes()));
+        let pdf = signed_copy::render(&doc, &envelope, &verdict, out.lang)?;
+        std::fs::write(output, pdf).map_err(|e| ClientError::FileUnwritable {
+            path: output.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let envelope: Envelope = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| {
-                let inner = v.get("envelope").cloned().unwrap_or(v);
-                serde_json::from_value(inner).ok()
-            })
-            .ok_or_else(|| ClientError::NotASignedFile(file.to_path_buf()))?;
-        let verdict = verify_envelope(&envelope, &self.roots, None);
-        report_verdict(&self.out, &verdict, &envelope, false);
-        Ok(if verdict.is_valid() {
+        let file = output.display().to_string();
+        out.emit(json!({"exported": file, "verdict": verdict.code()}), || {
+            vec![
+                out.t("exported", &[("file", &file)]),
+                verdict.message(out.lang),
+            ]
+        });
+        Ok(exit::OK)
+    }
+
+    /// Verifies a signed PDF or an envelope.json offline against the pinned roots.
+    pub fn verify(&self, file: &Path) -> Result<u8, ClientError> {
+        let check = signed_copy::verify_file(file, &self.roots)?;
+        report_verdict(&self.out, &check.verdict, &check.envelope, false);
+        Ok(if check.verdict.is_valid() {
             exit::OK
         } else {
             exit::VERIFY_FAILED

@@ -110,6 +110,10 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                     .await
             }
             ["verify", file] => ctx.verify(std::path::Path::new(file)),
+            ["export", _, file] => {
+                let id = resolve(words.get(1)).unwrap_or_default();
+                ctx.export(&id, std::path::Path::new(file)).await
+            }
             ["showcard"] | ["showcard", _] => {
                 let user = words
                     .get(1)

@@ -82,7 +82,13 @@ pub enum Command {
     Sign { id: String },
     /// Decline a document.
     Decline { id: String },
-    /// Verify an envelope.json (signed PDFs come with `export`, next).
+    /// Save a signed document as a PDF that verifies on its own.
+    Export {
+        id: String,
+        #[arg(short, long, value_name = "FILE.pdf")]
+        output: std::path::PathBuf,
+    },
+    /// Verify a signed PDF or an envelope.json, offline.
     Verify { file: std::path::PathBuf },
     /// Start a demo with demo accounts, and an interactive session.
     Demo {

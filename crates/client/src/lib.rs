@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod error;
 pub mod login;
 pub mod session_store;
+pub mod signed_copy;
 pub mod verify;
 
 pub use api::{ApiClient, Server, Trust};

@@ -143,7 +143,9 @@ impl Store {
         let mut conn = self.pool.get()?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Corrupt("the database cannot use write-ahead logging"));
+            return Err(Error::Corrupt(
+                "the database cannot use write-ahead logging",
+            ));
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
