@@ -3,7 +3,7 @@
 //!
 //! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, every test.
 //! - `cargo xtask demo`: the reference backend with demo data, and how to use it.
-//! - `cargo xtask bench backend`: the backend benchmark (figures in BENCHMARKS.md).
+//! - `cargo xtask bench [backend|client]`: benchmarks (figures in BENCHMARKS.md).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -19,7 +19,9 @@ usage: cargo xtask <task>
 tasks:
   test             install missing system packages, then fmt check, clippy -D warnings, all tests
   demo             start the reference backend with demo accounts and print how to use it
-  bench backend    argon2 bound, logins/s and signatures/s over HTTPS (see BENCHMARKS.md)
+  bench [backend|client]
+                   backend: argon2 bound, logins/s and signatures/s over HTTPS;
+                   client: signed-copy export and verification (see BENCHMARKS.md)
 ";
 
 fn main() -> ExitCode {
@@ -28,7 +30,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] => test(),
         ["demo"] => demo::run(),
-        ["bench", "backend"] => bench_backend(),
+        ["bench"] => bench("backend").and_then(|()| bench("client")),
+        ["bench", which @ ("backend" | "client")] => bench(which),
         ["help"] | ["--help"] | ["-h"] => {
             print!("{USAGE}");
             Ok(())
@@ -94,9 +97,10 @@ fn test() -> Result<()> {
     run(tests)
 }
 
-fn bench_backend() -> Result<()> {
+fn bench(which: &str) -> Result<()> {
     system::ensure(system::BUILD_PACKAGES)?;
     let mut bench = cargo();
+    let bin = format!("bench-{which}");
     bench.args([
         "run",
         "--release",
@@ -104,7 +108,7 @@ fn bench_backend() -> Result<()> {
         "-p",
         "kodekort-tests",
         "--bin",
-        "bench-backend",
+        &bin,
     ]);
     run(bench)
 }
