@@ -15,8 +15,14 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str]) -> Session {
+        Session::start_with(args, &[])
+    }
+
+    fn start_with(args: &[&str], env: &[(&str, &str)]) -> Session {
         let mut child = Command::new(workspace_bin("kodekort"))
             .args(args)
+            .envs(env.iter().copied())
+            .env("KODEKORT_CONFIG", "/nonexistent/kodekort.toml")
             .env("KODEKORT_LANG", "en")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -155,6 +161,7 @@ async fn login_against_the_real_server_and_exit_codes() {
     let run = |args: Vec<String>, stdin: &str| {
         let mut child = Command::new(workspace_bin("kodekort"))
             .args(&args)
+            .env("KODEKORT_CONFIG", "/nonexistent/kodekort.toml")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -262,4 +269,167 @@ async fn login_against_the_real_server_and_exit_codes() {
     assert_eq!(not_signed.status.code(), Some(1));
     let usage = run(vec!["sign".into()], "");
     assert_eq!(usage.status.code(), Some(2));
+}
+
+/// A private D-Bus session with an unlocked gnome-keyring, as on a desktop.
+struct Keyring {
+    bus: Child,
+    daemon: Child,
+    address: String,
+    home: tempfile::TempDir,
+}
+
+impl Keyring {
+    fn start() -> Keyring {
+        let home = tempfile::tempdir().unwrap();
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (package dbus) must be installed; cargo xtask test installs it");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_owned();
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", home.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (package gnome-keyring) must be installed");
+        let mut stdin = daemon.stdin.take().unwrap();
+        stdin.write_all(b"test-keyring-password").unwrap();
+        drop(stdin);
+        // It prints its environment once it is ready.
+        let mut ready = String::new();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        Keyring {
+            bus,
+            daemon,
+            address,
+            home,
+        }
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("DBUS_SESSION_BUS_ADDRESS", self.address.as_str()),
+            ("HOME", self.home.path().to_str().unwrap()),
+        ]
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        for child in [&mut self.daemon, &mut self.bus] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_os_keyring_login_sign_export_and_verify_are_separate_commands() {
+    let h = Harness::start().await;
+    let anna = h.add_user("anna", "Anna Ærø Παπαδοπούλου").await;
+    h.with_service(|s| {
+        s.add_document(
+            "anna",
+            "Boligselskabet",
+            "Samtykke",
+            "Jeg giver samtykke.\n",
+        )
+    })
+    .await
+    .unwrap();
+    let url = format!("https://localhost:{}", h.addr.port());
+    let ca = h.data_dir().join("ca.pem").to_str().unwrap().to_owned();
+    let trust = h.data_dir().join("trust.json").to_str().unwrap().to_owned();
+    let pdf = h.data_dir().join("signed.pdf").to_str().unwrap().to_owned();
+    let done = tokio::task::spawn_blocking(move || {
+        let keyring = Keyring::start();
+        let mut env = keyring.env();
+        env.extend([
+            ("KODEKORT_SERVER", url.as_str()),
+            ("KODEKORT_CA", ca.as_str()),
+            ("KODEKORT_TRUST", trust.as_str()),
+        ]);
+        let run = |args: &[&str]| {
+            let mut s = Session::start_with(args, &env);
+            let mut stdout = String::new();
+            std::io::Read::read_to_string(&mut s.stdout, &mut stdout).unwrap();
+            let out = s.child.wait_with_output().unwrap();
+            (
+                out.status.code(),
+                stdout,
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let mut login = Session::start_with(&["--json", "login", "--username", "anna"], &env);
+        login.send(&anna.password);
+        let ch = login.until("challenge");
+        login.send(&anna.code(ch["challenge"]["key"].as_str().unwrap()));
+        login.until("user");
+        let status = login.child.wait_with_output().unwrap();
+        assert_eq!(status.status.code(), Some(0));
+        // No "memory only" note: the keyring took the session.
+        assert!(
+            !String::from_utf8_lossy(&status.stderr).contains("keyring"),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+
+        let (code, docs, err) = run(&["--json", "documents"]);
+        assert_eq!(code, Some(0), "{docs} {err}");
+        let docs: Value = serde_json::from_str(&docs).unwrap();
+        let id = docs[0]["id"].as_str().unwrap().to_owned();
+        let mut sign = Session::start_with(&["--json", "sign", &id], &env);
+        let ch = sign.until("challenge");
+        sign.send(&anna.code(ch["challenge"]["key"].as_str().unwrap()));
+        assert_eq!(sign.until("verdict")["verdict"], "valid");
+        assert_eq!(sign.child.wait().unwrap().code(), Some(0));
+        let (code, out, err) = run(&["export", &id, "-o", &pdf]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("Valid signature."));
+        let (code, out, _) = run(&["verify", &pdf]);
+        assert_eq!(code, Some(0));
+        assert!(
+            out.starts_with("Valid signature. Signed by Anna Ærø Παπαδοπούλου"),
+            "{out}"
+        );
+        let (code, _, _) = run(&["logout"]);
+        assert_eq!(code, Some(0));
+        let (code, _, err) = run(&["card"]);
+        assert_eq!(code, Some(3));
+        assert!(err.contains("You are not logged in."), "{err}");
+    });
+    done.await.unwrap();
+}
+
+#[test]
+fn without_a_keyring_the_session_is_memory_only_and_the_citizen_is_told() {
+    let mut s = Session::start_with(
+        &[
+            "--server",
+            "https://localhost:1",
+            "--ca",
+            "/nonexistent/ca.pem",
+            "login",
+            "--username",
+            "anna",
+        ],
+        &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")],
+    );
+    s.send("whatever");
+    let out = s.child.wait_with_output().unwrap();
+    // The CA cannot be read: a clear error naming the file, exit 2 (usage).
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ca.pem"));
 }

@@ -23,11 +23,23 @@ pub const BUILD_PACKAGES: &[Need] = &[
     },
 ];
 
-/// To test, besides the build packages: poppler's pdftotext reads card PDFs.
-pub const TEST_PACKAGES: &[Need] = &[Need {
-    program: "pdftotext",
-    package: "poppler-utils",
-}];
+/// To test, besides the build packages: poppler reads the PDFs (pdftotext,
+/// pdfinfo, pdfdetach); a private D-Bus session with gnome-keyring is the
+/// real OS keyring for the session-persistence tests.
+pub const TEST_PACKAGES: &[Need] = &[
+    Need {
+        program: "pdftotext",
+        package: "poppler-utils",
+    },
+    Need {
+        program: "dbus-daemon",
+        package: "dbus",
+    },
+    Need {
+        program: "gnome-keyring-daemon",
+        package: "gnome-keyring",
+    },
+];
 
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kodekort_client::session_store::{MemoryStore, SessionStore};
+use kodekort_client::config::{read_trust_root, Config};
+use kodekort_client::session_store::{KeyringStore, MemoryStore, SessionStore};
 use kodekort_client::signed_copy;
 use kodekort_client::{
     verify_envelope, ApiClient, AuthState, ClientError, Lang, Login, Server, Trust, Verdict,
@@ -49,27 +50,33 @@ pub struct Context {
     warn_memory_only: bool,
 }
 
-fn read_trust(path: &Path) -> Result<TrustRoot, ClientError> {
-    let bytes = std::fs::read(path).map_err(|e| ClientError::FileUnreadable {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| ClientError::FileUnreadable {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
 fn status_word(out: &Out, status: DocumentStatus) -> String {
     out.t(status.as_str(), &[])
 }
 
 impl Context {
-    pub fn from_cli(cli: &Cli, out: Out) -> Result<Context, ClientError> {
-        let roots = match &cli.trust {
-            Some(path) => vec![read_trust(path)?],
+    /// The server and roots from the flags, else from the configuration file.
+    pub fn from_cli(cli: &Cli, config: &Config, out: Out) -> Result<Context, ClientError> {
+        let mut roots = match &cli.trust {
+            Some(path) => vec![read_trust_root(path)?],
             None => Vec::new(),
         };
+        if cli.server.is_none() {
+            if let Some((server, configured_roots, problem)) = config.server(None) {
+                if let Some(problem) = problem {
+                    out.error(&problem);
+                }
+                if roots.is_empty() {
+                    roots = configured_roots;
+                }
+                return Context::with_os_store(
+                    &server,
+                    roots,
+                    out,
+                    config.public_computer || cli.public_computer,
+                );
+            }
+        }
         let (Some(url), Some(ca)) = (&cli.server, &cli.ca) else {
             return Ok(Context {
                 out,
@@ -83,10 +90,34 @@ impl Context {
             });
         };
         let server = Server::new(url, Trust::PinnedCa(ca.clone()))?;
-        // The OS keyring store comes in the next step; until then a session
-        // lives as long as this process, and the citizen is told so.
-        let mut ctx = Context::new(&server, roots, out, Arc::new(MemoryStore::new()))?;
-        ctx.warn_memory_only = true;
+        Context::with_os_store(
+            &server,
+            roots,
+            out,
+            config.public_computer || cli.public_computer,
+        )
+    }
+
+    /// Sessions in the OS keyring, so `login` and later commands meet; on a
+    /// public computer, or where there is no keyring, in memory only (and
+    /// the citizen is told, once, when they log in).
+    fn with_os_store(
+        server: &Server,
+        roots: Vec<TrustRoot>,
+        out: Out,
+        public_computer: bool,
+    ) -> Result<Context, ClientError> {
+        let (store, warn): (Arc<dyn SessionStore>, bool) = if public_computer {
+            (Arc::new(MemoryStore::new()), false)
+        } else {
+            match KeyringStore::open() {
+                Ok(keyring) => (Arc::new(keyring), false),
+                Err(_) => (Arc::new(MemoryStore::new()), true),
+            }
+        };
+        let mut ctx = Context::new(server, roots, out, store)?;
+        ctx.warn_memory_only = warn;
+        ctx.username = ctx.store.current_user(&ctx.server_url).unwrap_or(None);
         Ok(ctx)
     }
 

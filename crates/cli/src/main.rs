@@ -49,6 +49,9 @@ pub struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// A public computer: keep nothing after this run (no keyring).
+    #[arg(long, global = true)]
+    pub public_computer: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -129,7 +132,14 @@ pub fn exit_code(err: &ClientError) -> u8 {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let lang = cli.lang.unwrap_or_else(context::default_lang);
+    let (config, config_problem) = match kodekort_client::config::default_path() {
+        Some(path) => kodekort_client::config::Config::load(&path),
+        None => Default::default(),
+    };
+    let lang = cli
+        .lang
+        .or(config.language)
+        .unwrap_or_else(context::default_lang);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -141,10 +151,14 @@ fn main() -> ExitCode {
         }
     };
     let out = output::Out::new(cli.json, lang);
+    if let Some(problem) = &config_problem {
+        // Said once; the client goes on with defaults.
+        out.error(problem);
+    }
     let code = runtime.block_on(async {
         let result = match &cli.command {
             Command::Demo { accounts } => demo::run(*accounts, &out).await,
-            command => match Context::from_cli(&cli, out.clone()) {
+            command => match Context::from_cli(&cli, &config, out.clone()) {
                 Ok(mut ctx) => ctx.run(command).await,
                 Err(e) => Err(e),
             },

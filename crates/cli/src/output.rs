@@ -39,11 +39,9 @@ impl Out {
         }
     }
 
-    /// A note for people (not in JSON output), on stderr.
+    /// A note for people, on stderr (so JSON on stdout stays clean).
     pub fn note(&self, text: &str) {
-        if !self.json {
-            eprintln!("{text}");
-        }
+        eprintln!("{text}");
     }
 
     /// The card prompt: a line for people, a JSON line for scripts (which
