@@ -310,6 +310,25 @@ impl Keyring {
         BufReader::new(daemon.stdout.take().unwrap())
             .read_line(&mut ready)
             .unwrap();
+        // Ready means the default collection exists and answers on the bus.
+        for _ in 0..50 {
+            let alias = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets",
+                    "org.freedesktop.Secret.Service.ReadAlias",
+                    "string:default",
+                ])
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .output()
+                .expect("dbus-send (package dbus) must be installed");
+            if String::from_utf8_lossy(&alias.stdout).contains("/collection/") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         Keyring {
             bus,
             daemon,

@@ -221,9 +221,14 @@ impl Context {
         }
         let username = login.username().to_owned();
         let session = login.into_session().ok_or(ClientError::ChallengeMissing)?;
-        self.store
-            .save(&self.server_url, &username, &session.token)?;
-        if self.warn_memory_only {
+        if let Err(err) = self.store.save(&self.server_url, &username, &session.token) {
+            // The login itself worked: keep the session for this run and say why
+            // it will not last, rather than fail.
+            out.note(&err.message(out.lang));
+            self.store = Arc::new(MemoryStore::new());
+            self.store
+                .save(&self.server_url, &username, &session.token)?;
+        } else if self.warn_memory_only {
             out.note(&out.t("session_memory_only", &[]));
         }
         self.username = Some(username);
