@@ -212,6 +212,28 @@ impl Harness {
         )
     }
 
+    /// Signs a document over the API with the code from the user's card;
+    /// returns the answer body (`{"envelope": …}`).
+    pub async fn sign(&self, user: &TestUser, token: &str, doc_id: &str, sha256: &str) -> Value {
+        let (status, ch) = self
+            .post(
+                &format!("/documents/{doc_id}/sign"),
+                Some(token),
+                json!({"sha256": sha256}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{ch}");
+        let (status, signed) = self
+            .post(
+                &format!("/signatures/{}/code", ch["sign_id"].as_str().unwrap()),
+                Some(token),
+                json!({"code": user.code(ch["key"].as_str().unwrap())}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{signed}");
+        signed
+    }
+
     /// A whole login; returns the session token.
     pub async fn login(&self, user: &TestUser) -> String {
         let (id, key) = self.begin_login(user).await;
@@ -260,14 +282,10 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         let release = profile_dir.ends_with("release");
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "kodekort-server",
-            "--bin",
-            "kodekort-server",
-        ]);
+        // Every binary of the workspace (the server and the `kodekort` CLI),
+        // with whole-workspace feature resolution as `cargo xtask test` builds
+        // them before the tests, so that this is usually a no-op.
+        cmd.args(["build", "--quiet", "--workspace", "--bins"]);
         if release {
             cmd.arg("--release");
         }

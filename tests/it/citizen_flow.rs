@@ -125,20 +125,7 @@ async fn tampering_with_any_byte_of_a_server_envelope_fails() {
     let provider = h.add_provider("Boligselskabet").await;
     let (doc_id, sha) = submit(&h, &provider, "bo", "Samtykke", "Jeg giver samtykke.").await;
     let token = h.login(&bo).await;
-    let (_, ch) = h
-        .post(
-            &format!("/documents/{doc_id}/sign"),
-            Some(&token),
-            json!({"sha256": sha}),
-        )
-        .await;
-    let (_, signed) = h
-        .post(
-            &format!("/signatures/{}/code", ch["sign_id"].as_str().unwrap()),
-            Some(&token),
-            json!({"code": bo.code(ch["key"].as_str().unwrap())}),
-        )
-        .await;
+    let signed = h.sign(&bo, &token, &doc_id, &sha).await;
     let (_, trust) = h.get("/trust", None).await;
     let trust: TrustRoot = serde_json::from_value(trust).unwrap();
     let original: Envelope = serde_json::from_value(signed["envelope"].clone()).unwrap();
@@ -241,20 +228,7 @@ async fn restart_keeps_users_cards_documents_and_signatures() {
     let (signed_id, sha) = submit(&h, &provider, "anna", "Signed before restart", "A").await;
     let (pending_id, _) = submit(&h, &provider, "anna", "Pending across restart", "B").await;
     let token = h.login(&anna).await;
-    let (_, ch) = h
-        .post(
-            &format!("/documents/{signed_id}/sign"),
-            Some(&token),
-            json!({"sha256": sha}),
-        )
-        .await;
-    let (_, signed) = h
-        .post(
-            &format!("/signatures/{}/code", ch["sign_id"].as_str().unwrap()),
-            Some(&token),
-            json!({"code": anna.code(ch["key"].as_str().unwrap())}),
-        )
-        .await;
+    let signed = h.sign(&anna, &token, &signed_id, &sha).await;
     let (_, trust_before) = h.get("/trust", None).await;
 
     let h = h.restart().await;

@@ -220,20 +220,7 @@ async fn login_against_the_real_server_and_exit_codes() {
         .with_service(|s| s.add_document("anna", "Kommunen", "Samtykke", "Ja tak.\n"))
         .await
         .unwrap();
-    let (_, ch) = h
-        .post(
-            &format!("/documents/{}/sign", doc.id),
-            Some(&token),
-            serde_json::json!({"sha256": doc.sha256}),
-        )
-        .await;
-    let (_, signed) = h
-        .post(
-            &format!("/signatures/{}/code", ch["sign_id"].as_str().unwrap()),
-            Some(&token),
-            serde_json::json!({"code": anna.code(ch["key"].as_str().unwrap())}),
-        )
-        .await;
+    let signed = h.sign(&anna, &token, &doc.id, &doc.sha256).await;
     let env_path = h.data_dir().join("envelope.json");
     std::fs::write(&env_path, serde_json::to_vec(&signed).unwrap()).unwrap();
     let ok = run(

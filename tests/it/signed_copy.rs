@@ -8,7 +8,6 @@ use kodekort_client::{verify_envelope, Lang, Verdict};
 use kodekort_proto::wire::Document;
 use kodekort_proto::Envelope;
 use kodekort_tests::Harness;
-use serde_json::json;
 
 const NAME: &str = "Søren Ærø-Łukasiewicz Öztürk Παπαδόπουλος";
 const CONTENT: &str = "Samtykke til fremleje\n\nJeg, Søren, giver samtykke. Zażółć gęślą jaźń; çğıöşü; αβγδ.\n\nLast line.\n";
@@ -43,19 +42,8 @@ async fn signed(h: &Harness) -> (Document, Envelope) {
     let (_, doc) = h
         .get(&format!("/documents/{}", submitted.id), Some(&token))
         .await;
-    let (_, ch) = h
-        .post(
-            &format!("/documents/{}/sign", submitted.id),
-            Some(&token),
-            json!({"sha256": submitted.sha256}),
-        )
-        .await;
-    let (_, env) = h
-        .post(
-            &format!("/signatures/{}/code", ch["sign_id"].as_str().unwrap()),
-            Some(&token),
-            json!({"code": user.code(ch["key"].as_str().unwrap())}),
-        )
+    let env = h
+        .sign(&user, &token, &submitted.id, &submitted.sha256)
         .await;
     (
         serde_json::from_value(doc).unwrap(),

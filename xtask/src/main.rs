@@ -92,6 +92,10 @@ fn test() -> Result<()> {
         "warnings",
     ]);
     run(clippy)?;
+    // The tests run the binaries (operator CLI, `kodekort`); build them first.
+    let mut bins = cargo();
+    bins.args(["build", "--workspace", "--bins", "--locked"]);
+    run(bins)?;
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--locked"]);
     run(tests)

@@ -158,9 +158,12 @@ impl Context {
         match command {
             Command::Login {
                 username,
-                password_stdin: _,
+                password_stdin,
                 replacement_card,
-            } => self.login(username.clone(), *replacement_card).await,
+            } => {
+                self.login(username.clone(), *password_stdin, *replacement_card)
+                    .await
+            }
             Command::Logout => self.logout().await,
             Command::Card => self.card().await,
             Command::Documents => self.documents().await,
@@ -176,6 +179,7 @@ impl Context {
     pub async fn login(
         &mut self,
         username: Option<String>,
+        password_stdin: bool,
         replacement_card: bool,
     ) -> Result<u8, ClientError> {
         let out = self.out.clone();
@@ -183,7 +187,11 @@ impl Context {
             Some(u) => u,
             None => prompt::ask(&out.t("username", &[]))?,
         };
-        let password = prompt::ask_password(&out.t("password", &[]))?;
+        let password = if password_stdin {
+            prompt::password_from_stdin()?
+        } else {
+            prompt::ask_password(&out.t("password", &[]))?
+        };
         let mut login = Login::new();
         out.progress(login.submit_credentials(self.api()?, &username, &password, replacement_card))
             .await?;

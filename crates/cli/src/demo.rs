@@ -93,7 +93,7 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                 print_accounts(out, &demo);
                 Ok(exit::OK)
             }
-            ["login", user] => ctx.login(Some((*user).to_owned()), false).await,
+            ["login", user] => ctx.login(Some((*user).to_owned()), false, false).await,
             ["logout"] => ctx.logout().await,
             ["card"] => ctx.card().await,
             ["documents"] => {

@@ -48,3 +48,16 @@ pub fn ask_password(prompt: &str) -> Result<Password, ClientError> {
         read_line(prompt).map(Password::new)
     }
 }
+
+/// `--password-stdin`: the first line of standard input, no prompt.
+pub fn password_from_stdin() -> Result<Password, ClientError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| ClientError::FileUnreadable {
+            path: "stdin".into(),
+            reason: e.to_string(),
+        })?;
+    Ok(Password::new(line.trim_end_matches(['\r', '\n'])))
+}
