@@ -273,6 +273,28 @@ pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, code
     );
 }
 
+/// Runs a workspace binary to the end with `stdin` as its input. A command
+/// that fails early may exit before reading: a broken pipe is fine.
+pub fn run_bin(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(workspace_bin(name))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
 /// Path of a workspace binary, built once per test run with the same profile.
 pub fn workspace_bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use kodekort_tests::{workspace_bin, Harness};
+use kodekort_tests::{run_bin, workspace_bin, Harness};
 use serde_json::Value;
 
 struct Session {
@@ -159,16 +159,13 @@ async fn login_against_the_real_server_and_exit_codes() {
 
     // A wrong password: exit 3, the message in the language asked for.
     let run = |args: Vec<String>, stdin: &str| {
-        let mut child = Command::new(workspace_bin("kodekort"))
-            .args(&args)
-            .env("KODEKORT_CONFIG", "/nonexistent/kodekort.toml")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        child.wait_with_output().unwrap()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_bin(
+            "kodekort",
+            &args,
+            &[("KODEKORT_CONFIG", "/nonexistent/kodekort.toml")],
+            stdin,
+        )
     };
     let base = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = vec![

@@ -1,26 +1,15 @@
 //! The operator commands of the `kodekort-server` binary, on a data dir a
 //! server is using, and the card PDF read back with pdftotext.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use kodekort_proto::wire::PrintedCard;
-use kodekort_tests::{workspace_bin, Harness};
+use kodekort_tests::{run_bin, Harness};
 use reqwest::StatusCode;
 use serde_json::json;
 
 fn server_cmd(args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(workspace_bin("kodekort-server"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command that fails early may exit before reading: a broken pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    run_bin("kodekort-server", args, &[("RUST_LOG", "warn")], stdin)
 }
 
 #[tokio::test(flavor = "multi_thread")]

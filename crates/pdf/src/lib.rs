@@ -237,8 +237,8 @@ impl Document {
         text.chars().map(|c| font.advance(c)).sum::<f32>() * size / 1000.0
     }
 
-    /// Draws one line of page furniture (headers, page numbers, a card's
-    /// grid), marked as an artifact. The baseline starts at (`x`, `y`),
+    /// Draws one line of page furniture (headers, page numbers, column
+    /// labels), marked as an artifact so screen readers skip it. The baseline starts at (`x`, `y`),
     /// in points from the bottom-left corner.
     pub fn text(
         &mut self,
