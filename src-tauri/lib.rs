@@ -1,5 +1,252 @@
-//! The Kodekort desktop app. The Tauri shell arrives with the desktop-app
-//! issue; until then this crate only names itself.
+//! The Kodekort desktop app: a Tauri 2 shell over `kodekort-app`. Each
+//! command is a one-line wrapper; the state, the network and the files are
+//! the app crate's business. The webview gets views, never a token.
+
+mod dialogs;
+
+use std::path::PathBuf;
+
+use kodekort_app::*;
+use kodekort_proto::Password;
+use tauri::{Manager, State, WebviewWindow};
 
 /// Human-readable product name, shared by the window title and `--version`.
 pub const PRODUCT_NAME: &str = "Kodekort";
+
+type Reply<T> = Result<T, UiError>;
+
+#[tauri::command]
+async fn app_state(app: State<'_, App>) -> Reply<StateView> {
+    Ok(app.state().await)
+}
+
+#[tauri::command]
+fn catalogue(lang: Lang) -> &'static kodekort_client::catalogue::Table {
+    App::catalogue(lang)
+}
+
+#[tauri::command]
+async fn set_settings(app: State<'_, App>, settings: Settings) -> Reply<StateView> {
+    app.set_settings(settings).await
+}
+
+#[tauri::command]
+async fn start_demo(app: State<'_, App>, window: WebviewWindow) -> Reply<StateView> {
+    app.start_demo().await.inspect(|s| set_title(&window, s))
+}
+
+#[tauri::command]
+async fn connect(app: State<'_, App>, window: WebviewWindow) -> Reply<StateView> {
+    app.connect().await.inspect(|s| set_title(&window, s))
+}
+
+#[tauri::command]
+async fn login(
+    app: State<'_, App>,
+    username: String,
+    password: String,
+    public_computer: bool,
+) -> Reply<PromptView> {
+    app.login(&username, Password::new(password), public_computer)
+        .await
+}
+
+#[tauri::command]
+async fn renew_login_prompt(app: State<'_, App>) -> Reply<PromptView> {
+    app.renew_login_prompt().await
+}
+
+#[tauri::command]
+async fn cancel_login(app: State<'_, App>) -> Reply<()> {
+    app.cancel_login().await
+}
+
+#[tauri::command]
+async fn login_code(app: State<'_, App>, code: String) -> Reply<HomeView> {
+    app.login_code(&code).await
+}
+
+#[tauri::command]
+async fn login_step(app: State<'_, App>) -> Reply<LoginStepView> {
+    Ok(app.login_step().await)
+}
+
+#[tauri::command]
+async fn home(app: State<'_, App>) -> Reply<HomeView> {
+    app.home().await
+}
+
+#[tauri::command]
+async fn document(app: State<'_, App>, id: String) -> Reply<DocumentView> {
+    app.document(&id).await
+}
+
+#[tauri::command]
+async fn begin_sign(app: State<'_, App>, id: String) -> Reply<PromptView> {
+    app.begin_sign(&id).await
+}
+
+#[tauri::command]
+async fn sign_prompt(app: State<'_, App>) -> Reply<PromptView> {
+    app.sign_prompt().await
+}
+
+#[tauri::command]
+async fn sign_code(app: State<'_, App>, code: String) -> Reply<SignedView> {
+    app.sign_code(&code).await
+}
+
+#[tauri::command]
+async fn cancel_sign(app: State<'_, App>) -> Reply<()> {
+    app.cancel_sign().await
+}
+
+#[tauri::command]
+async fn decline(app: State<'_, App>, id: String) -> Reply<HomeView> {
+    app.decline(&id).await
+}
+
+#[tauri::command]
+async fn signed(app: State<'_, App>, id: String) -> Reply<SignedView> {
+    app.signed(&id).await
+}
+
+/// Asks where to save (a native dialog), then saves; `None` if cancelled.
+#[tauri::command]
+async fn save_signed(
+    app: State<'_, App>,
+    window: WebviewWindow,
+    id: String,
+) -> Reply<Option<SavedView>> {
+    in_picked(
+        dialogs::save_pdf(&window, &App::signed_file_name(&id)).await,
+        async |p| app.save_signed(&id, p).await,
+    )
+    .await
+}
+
+/// Asks which file to check (a native dialog), then checks it.
+#[tauri::command]
+async fn verify_file(app: State<'_, App>, window: WebviewWindow) -> Reply<Option<FileVerdictView>> {
+    in_picked(dialogs::open_signed(&window).await, async |p| {
+        app.verify_file(p).await
+    })
+    .await
+}
+
+#[tauri::command]
+async fn keep_alive(app: State<'_, App>) -> Reply<SessionView> {
+    app.keep_alive().await
+}
+
+#[tauri::command]
+async fn logout(app: State<'_, App>) -> Reply<StateView> {
+    app.logout().await
+}
+
+#[tauri::command]
+async fn check_connection(app: State<'_, App>) -> Reply<ConnectionView> {
+    Ok(app.check_connection().await)
+}
+
+#[tauri::command]
+async fn save_diagnostics(app: State<'_, App>, window: WebviewWindow) -> Reply<Option<SavedView>> {
+    in_picked(dialogs::save_report(&window).await, async |p| {
+        app.save_diagnostics(p).await
+    })
+    .await
+}
+
+/// Runs `action` on the picked path, if the citizen picked one.
+async fn in_picked<T>(
+    picked: Option<PathBuf>,
+    action: impl AsyncFnOnce(&std::path::Path) -> Reply<T>,
+) -> Reply<Option<T>> {
+    match picked {
+        Some(path) => action(&path).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// "Kodekort", or "Kodekort — DEMO" while the demo runs.
+fn set_title(window: &WebviewWindow, state: &StateView) {
+    let title = if state.demo {
+        format!("{PRODUCT_NAME} — DEMO")
+    } else {
+        PRODUCT_NAME.to_owned()
+    };
+    let _ = window.set_title(&title);
+}
+
+/// How the app was asked to start.
+#[derive(Debug, Default)]
+pub struct Launch {
+    /// Start the embedded demo before the window shows.
+    pub demo: bool,
+}
+
+/// Builds and runs the app until its window closes.
+pub fn run(launch: Launch) -> Result<(), tauri::Error> {
+    let app = App::new(Options {
+        config_path: default_config_path(),
+        demo_accounts: 10,
+    });
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(move |tauri_app| {
+            if launch.demo {
+                let state = tauri::async_runtime::block_on(app.start_demo())?;
+                if let Some(window) = tauri_app.get_webview_window("main") {
+                    set_title(&window, &state);
+                }
+            }
+            tauri_app.manage(app);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            app_state,
+            catalogue,
+            set_settings,
+            start_demo,
+            connect,
+            login,
+            renew_login_prompt,
+            cancel_login,
+            login_code,
+            login_step,
+            home,
+            document,
+            begin_sign,
+            sign_prompt,
+            sign_code,
+            cancel_sign,
+            decline,
+            signed,
+            save_signed,
+            verify_file,
+            keep_alive,
+            logout,
+            check_connection,
+            save_diagnostics,
+        ])
+        .run(tauri::generate_context!())
+}
+
+/// On Linux, a window needs an X11 or Wayland display. Without one GTK
+/// would abort with a cryptic message; say what to do instead.
+pub fn display_problem() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let set = |v| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    if set("DISPLAY") || set("WAYLAND_DISPLAY") {
+        return None;
+    }
+    Some(
+        "kodekort-desktop: no display (neither DISPLAY nor WAYLAND_DISPLAY is set).\n\
+         Run it on a desktop, or under a virtual display: \
+         `Xvfb :99 & DISPLAY=:99 kodekort-desktop --demo`.\n\
+         Without a display, the demo also runs in a terminal: `kodekort demo`."
+            .to_owned(),
+    )
+}

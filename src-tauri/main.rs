@@ -1,6 +1,36 @@
-fn main() {
-    println!(
-        "{} desktop app: not built yet. Run `cargo xtask demo` for the demo backend.",
-        kodekort_desktop::PRODUCT_NAME
-    );
+//! `kodekort-desktop [--demo]`: the desktop app. `--demo` (or
+//! `KODEKORT_DEMO=1`) starts the embedded demo before the window opens.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version") {
+        println!(
+            "{} {}",
+            kodekort_desktop::PRODUCT_NAME,
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(unknown) = args.iter().find(|a| *a != "--demo") {
+        eprintln!("kodekort-desktop: unknown argument {unknown}\nusage: kodekort-desktop [--demo]");
+        return ExitCode::from(2);
+    }
+    if let Some(problem) = kodekort_desktop::display_problem() {
+        eprintln!("{problem}");
+        return ExitCode::from(1);
+    }
+    let demo = args.iter().any(|a| a == "--demo")
+        || std::env::var("KODEKORT_DEMO").is_ok_and(|v| v == "1");
+    match kodekort_desktop::run(kodekort_desktop::Launch { demo }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kodekort-desktop: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

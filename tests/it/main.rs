@@ -7,6 +7,7 @@ mod citizen_flow;
 mod cli;
 mod client;
 mod demo;
+mod desktop;
 mod lockout;
 mod operator_cli;
 mod sessions;

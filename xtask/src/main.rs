@@ -77,7 +77,9 @@ fn run(mut cmd: Command) -> Result<()> {
 
 fn test() -> Result<()> {
     system::ensure(system::BUILD_PACKAGES)?;
+    system::ensure(system::DESKTOP_PACKAGES)?;
     system::ensure(system::TEST_PACKAGES)?;
+    system::ensure(system::APP_TEST_PACKAGES)?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
@@ -98,7 +100,20 @@ fn test() -> Result<()> {
     run(bins)?;
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--locked"]);
-    run(tests)
+    run(tests)?;
+    ui_tests()
+}
+
+/// The UI in Debian's headless Chromium: npm packages from the committed
+/// lock file, then `node --test` with the files listed (see package.json).
+fn ui_tests() -> Result<()> {
+    let dir = root().join("tests/ui");
+    let mut ci = Command::new("npm");
+    ci.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
+    run(ci)?;
+    let mut node = Command::new("npm");
+    node.args(["test"]).current_dir(&dir);
+    run(node)
 }
 
 fn bench(which: &str) -> Result<()> {

@@ -5,46 +5,88 @@ use std::process::Command;
 
 use anyhow::{bail, Result};
 
-/// A program the tasks run, and the Debian package that provides it.
+/// Something the tasks need, how to tell it is there, and the Debian
+/// package that provides it. `probe` is a program on PATH, an absolute
+/// path, or `pkg-config:<module>` for a C library's headers.
 pub struct Need {
-    pub program: &'static str,
+    pub probe: &'static str,
     pub package: &'static str,
+}
+
+const fn need(probe: &'static str, package: &'static str) -> Need {
+    Need { probe, package }
 }
 
 /// To build: a C compiler for SQLite and ring.
 pub const BUILD_PACKAGES: &[Need] = &[
-    Need {
-        program: "cc",
-        package: "build-essential",
-    },
-    Need {
-        program: "pkg-config",
-        package: "pkg-config",
-    },
+    need("cc", "build-essential"),
+    need("pkg-config", "pkg-config"),
+];
+
+/// To build the desktop app: WebKitGTK and the libraries Tauri links on Linux.
+pub const DESKTOP_PACKAGES: &[Need] = &[
+    need("pkg-config:webkit2gtk-4.1", "libwebkit2gtk-4.1-dev"),
+    need("pkg-config:openssl", "libssl-dev"),
+    need("/usr/include/xdo.h", "libxdo-dev"),
+    need(
+        "pkg-config:ayatana-appindicator3-0.1",
+        "libayatana-appindicator3-dev",
+    ),
+    need("pkg-config:librsvg-2.0", "librsvg2-dev"),
 ];
 
 /// To test, besides the build packages: poppler reads the PDFs (pdftotext,
 /// pdfinfo, pdfdetach); a private D-Bus session with gnome-keyring is the
-/// real OS keyring for the session-persistence tests.
+/// real OS keyring for the session-persistence tests; Debian's Chromium and
+/// Node run the UI tests.
 pub const TEST_PACKAGES: &[Need] = &[
-    Need {
-        program: "pdftotext",
-        package: "poppler-utils",
-    },
-    Need {
-        program: "dbus-daemon",
-        package: "dbus",
-    },
-    Need {
-        program: "gnome-keyring-daemon",
-        package: "gnome-keyring",
-    },
+    need("pdftotext", "poppler-utils"),
+    need("dbus-daemon", "dbus"),
+    need("gnome-keyring-daemon", "gnome-keyring"),
+    need("/usr/lib/chromium/chromium", "chromium"),
+    need("node", "nodejs"),
+    need("npm", "npm"),
+];
+
+/// To run the real app in tests: a virtual display, WebKit's WebDriver, the
+/// accessibility bus and pyatspi, and `import` for screenshots.
+pub const APP_TEST_PACKAGES: &[Need] = &[
+    need("Xvfb", "xvfb"),
+    need("WebKitWebDriver", "webkit2gtk-driver"),
+    need("/usr/libexec/at-spi-bus-launcher", "at-spi2-core"),
+    need("dbus-launch", "dbus-x11"),
+    need(
+        "/usr/lib/python3/dist-packages/pyatspi/__init__.py",
+        "python3-pyatspi",
+    ),
+    need(
+        "/usr/lib/python3/dist-packages/gi/__init__.py",
+        "python3-gi",
+    ),
+    need(
+        "/usr/lib/x86_64-linux-gnu/girepository-1.0/Atspi-2.0.typelib",
+        "gir1.2-atspi-2.0",
+    ),
+    need("import", "imagemagick"),
 ];
 
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
         .unwrap_or(false)
+}
+
+fn present(probe: &str) -> bool {
+    if let Some(module) = probe.strip_prefix("pkg-config:") {
+        return Command::new("pkg-config")
+            .args(["--exists", module])
+            .status()
+            .is_ok_and(|s| s.success());
+    }
+    if probe.starts_with('/') {
+        return std::path::Path::new(probe).exists();
+    }
+    on_path(probe)
 }
 
 fn is_root() -> bool {
@@ -59,7 +101,7 @@ fn is_root() -> bool {
 pub fn ensure(needs: &[Need]) -> Result<()> {
     let mut missing: Vec<&str> = needs
         .iter()
-        .filter(|n| !on_path(n.program))
+        .filter(|n| !present(n.probe))
         .map(|n| n.package)
         .collect();
     missing.dedup();

@@ -55,6 +55,28 @@ pub struct Config {
     pub default_server: Option<String>,
     #[serde(default)]
     pub servers: BTreeMap<String, ServerEntry>,
+    /// How the desktop app looks; the CLI ignores it.
+    #[serde(default, skip_serializing_if = "Display::is_default")]
+    pub display: Display,
+}
+
+/// The desktop app's display settings (`[display]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Display {
+    /// Text size in per cent: 100, 125, 150 or 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_size: Option<u16>,
+    #[serde(default)]
+    pub high_contrast: bool,
+    #[serde(default)]
+    pub reduced_motion: bool,
+}
+
+impl Display {
+    fn is_default(&self) -> bool {
+        *self == Display::default()
+    }
 }
 
 /// Where the configuration lives: `KODEKORT_CONFIG`, or the platform's config dir.

@@ -1,0 +1,813 @@
+//! [`App`]: the state behind the desktop UI, one request at a time.
+//!
+//! Decisions written down here because the issue is silent on them:
+//! - The password of a login in progress stays in this process (never in
+//!   the webview) until the code step ends, so that "new key" after an
+//!   expired prompt needs no retyping. The expired prompt was already
+//!   counted as a failure by the server; asking again costs nothing more.
+//! - Outside the demo, the session token goes to the OS keyring (as the
+//!   CLI's), so a restarted app resumes the session; on a public computer,
+//!   or with no keyring, it stays in memory and ends with the app.
+//! - The demo keeps everything in memory and in its temp folder: settings
+//!   changed during a demo apply to that run only.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use kodekort_client::config::{self, Config, Display};
+use kodekort_client::session_store::{KeyringStore, MemoryStore, SessionStore};
+use kodekort_client::{catalogue, signed_copy, verify_envelope};
+use kodekort_client::{ApiClient, AuthState, ClientError, Lang, Login};
+use kodekort_demo::Demo;
+use kodekort_proto::signing::{sha256_hex, TrustRoot};
+use kodekort_proto::wire::{Document, DocumentStatus, PrintedCard, User};
+use kodekort_proto::{Envelope, Password, Token};
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+use crate::error::{AppError, UiError};
+use crate::view::*;
+
+type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// How the app starts.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The configuration file; `None` reads and writes none.
+    pub config_path: Option<PathBuf>,
+    /// Demo accounts to create when the demo starts.
+    pub demo_accounts: usize,
+}
+
+/// The connection to one server: the demo's or the configured one.
+struct Connection {
+    api: ApiClient,
+    url: String,
+    roots: Vec<TrustRoot>,
+    store: Arc<dyn SessionStore>,
+}
+
+/// A login between password and code.
+struct PendingLogin {
+    login: Login,
+    password: Password,
+    public_computer: bool,
+}
+
+/// A logged-in session. The token never leaves this struct for the UI.
+struct Active {
+    token: Token,
+    user: User,
+    idle_timeout_s: u64,
+    expires_at: OffsetDateTime,
+}
+
+/// A signature between "Sign" and the code.
+struct PendingSign {
+    document: Document,
+    sign_id: String,
+    prompt: PromptView,
+}
+
+struct Inner {
+    config: Config,
+    lang: Lang,
+    demo: Option<Demo>,
+    connection: Option<Connection>,
+    login: Option<PendingLogin>,
+    session: Option<Active>,
+    signing: Option<PendingSign>,
+}
+
+/// The desktop app's state. Methods take `&self`; one request runs at a
+/// time, which is what a single-window app needs.
+pub struct App {
+    inner: Mutex<Inner>,
+    options: Options,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+fn settings_of(config: &Config, lang: Lang) -> Settings {
+    Settings {
+        lang,
+        text_size: config.display.text_size.unwrap_or(100),
+        high_contrast: config.display.high_contrast,
+        reduced_motion: config.display.reduced_motion,
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+impl Inner {
+    fn connection(&self) -> Result<&Connection> {
+        self.connection.as_ref().ok_or(AppError::NoServerConfigured)
+    }
+
+    fn session(&self) -> Result<&Active> {
+        self.session
+            .as_ref()
+            .ok_or(AppError::Client(ClientError::NotLoggedIn))
+    }
+
+    /// A refusal that means the session is over forgets it here too.
+    fn note_error(&mut self, err: &AppError) {
+        if let AppError::Client(ClientError::Server { code, .. }) = err {
+            use kodekort_proto::ErrorCode::*;
+            if matches!(code, SessionExpired | Unauthenticated) {
+                self.forget_session();
+            }
+        }
+    }
+
+    fn forget_session(&mut self) {
+        if let (Some(active), Some(conn)) = (self.session.take(), &self.connection) {
+            let _ = conn.store.delete(&conn.url, &active.user.username);
+        }
+        self.signing = None;
+    }
+
+    fn demo_card(&self, serial: &str) -> Option<CardPrintView> {
+        let demo = self.demo.as_ref()?;
+        demo.accounts()
+            .iter()
+            .map(|a| &a.card)
+            .find(|c: &&PrintedCard| c.serial == serial)
+            .map(CardPrintView::from)
+    }
+
+    fn prompt(
+        &self,
+        purpose: Purpose,
+        card_serial: &str,
+        key: &str,
+        expires_at: OffsetDateTime,
+        attempts_left: u32,
+        document_title: Option<String>,
+    ) -> PromptView {
+        PromptView {
+            purpose,
+            card_serial: card_serial.to_owned(),
+            key: key.to_owned(),
+            expires_at: rfc3339(expires_at),
+            expires_in_s: (expires_at - OffsetDateTime::now_utc()).whole_seconds(),
+            attempts_left,
+            document_title,
+            demo_card: self.demo_card(card_serial),
+        }
+    }
+
+    fn login_prompt(&self) -> Result<PromptView> {
+        let pending = self.login.as_ref().ok_or(ClientError::ChallengeMissing)?;
+        match pending.login.state() {
+            AuthState::Code(p) => Ok(self.prompt(
+                Purpose::Login,
+                &p.card_serial,
+                &p.key,
+                p.expires_at,
+                p.attempts_left,
+                None,
+            )),
+            _ => Err(ClientError::ChallengeMissing.into()),
+        }
+    }
+
+    fn state(&self) -> StateView {
+        StateView {
+            settings: settings_of(&self.config, self.lang),
+            demo: self.demo.is_some(),
+            server: self
+                .config
+                .default_server
+                .as_ref()
+                .and_then(|name| self.config.servers.get(name))
+                .map(|s| s.url.clone()),
+            connected: self.connection.is_some(),
+            logged_in: self.session.is_some(),
+            demo_accounts: self
+                .demo
+                .as_ref()
+                .map(|d| {
+                    d.accounts()
+                        .iter()
+                        .map(|a| DemoAccountView {
+                            username: a.username.clone(),
+                            password: a.password.clone(),
+                            name: a.name.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    async fn home(&mut self) -> Result<HomeView> {
+        let conn = self.connection()?;
+        let active = self.session()?;
+        let me = conn.api.me(&active.token).await?;
+        let documents = conn.api.documents(&active.token).await?;
+        let of = |status| {
+            documents
+                .iter()
+                .filter(|d| d.status == status)
+                .map(DocumentItem::from)
+                .collect()
+        };
+        Ok(HomeView {
+            name: me.user.name.clone(),
+            username: me.user.username.clone(),
+            card: CardView::from(&me.card),
+            pending: of(DocumentStatus::Pending),
+            signed: of(DocumentStatus::Signed),
+            declined: of(DocumentStatus::Declined),
+            idle_timeout_s: active.idle_timeout_s,
+            session_expires_at: rfc3339(active.expires_at),
+        })
+    }
+}
+
+impl App {
+    /// Reads the configuration (a broken file is reported when the citizen
+    /// connects, and the defaults are used meanwhile).
+    pub fn new(options: Options) -> App {
+        let config = options
+            .config_path
+            .as_deref()
+            .map(|p| Config::load(p).0)
+            .unwrap_or_default();
+        let lang = config.language.unwrap_or_else(default_lang);
+        App {
+            inner: Mutex::new(Inner {
+                config,
+                lang,
+                demo: None,
+                connection: None,
+                login: None,
+                session: None,
+                signing: None,
+            }),
+            options,
+        }
+    }
+
+    /// Runs `f` on the state and turns its error into the UI's shape, in the
+    /// current language; a refusal that ends the session forgets it.
+    async fn run<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Inner) -> Result<T>,
+    ) -> std::result::Result<T, UiError> {
+        let mut inner = self.inner.lock().await;
+        match f(&mut inner).await {
+            Ok(v) => Ok(v),
+            Err(err) => {
+                inner.note_error(&err);
+                Err(err.to_ui(inner.lang))
+            }
+        }
+    }
+
+    pub async fn state(&self) -> StateView {
+        self.inner.lock().await.state()
+    }
+
+    /// The whole catalogue in `lang`, for the UI's texts.
+    pub fn catalogue(lang: Lang) -> &'static catalogue::Table {
+        catalogue::table(lang)
+    }
+
+    /// Applies new settings and saves them, except in the demo.
+    pub async fn set_settings(&self, settings: Settings) -> Result<StateView, UiError> {
+        let path = self.options.config_path.clone();
+        self.run(async move |inner| {
+            inner.lang = settings.lang;
+            inner.config.language = Some(settings.lang);
+            inner.config.display = Display {
+                text_size: Some(settings.text_size.clamp(100, 200)),
+                high_contrast: settings.high_contrast,
+                reduced_motion: settings.reduced_motion,
+            };
+            if let (Some(path), None) = (path, &inner.demo) {
+                inner.config.save(&path)?;
+            }
+            Ok(inner.state())
+        })
+        .await
+    }
+
+    /// Starts the embedded demo backend and connects to it. Any real
+    /// session is left first.
+    pub async fn start_demo(&self) -> Result<StateView, UiError> {
+        let accounts = self.options.demo_accounts.max(1);
+        self.run(async move |inner| {
+            if inner.demo.is_none() {
+                inner.forget_session();
+                inner.login = None;
+                let demo = Demo::start(accounts).await?;
+                let api = ApiClient::new(&demo.server())?;
+                inner.connection = Some(Connection {
+                    api,
+                    url: demo.server().url.clone(),
+                    roots: Vec::new(),
+                    store: Arc::new(MemoryStore::new()),
+                });
+                inner.demo = Some(demo);
+            }
+            Ok(inner.state())
+        })
+        .await
+    }
+
+    /// Connects to the configured server, resuming a saved session if it
+    /// is still alive.
+    pub async fn connect(&self) -> Result<StateView, UiError> {
+        let path = self.options.config_path.clone();
+        self.run(async move |inner| {
+            if let Some(path) = &path {
+                let (config, problem) = Config::load(path);
+                if let Some(problem) = problem {
+                    return Err(problem.into());
+                }
+                inner.config = config;
+            }
+            let (server, roots, problem) = inner
+                .config
+                .server(None)
+                .ok_or(AppError::NoServerConfigured)?;
+            if let Some(problem) = problem {
+                return Err(problem.into());
+            }
+            let store: Arc<dyn SessionStore> = if inner.config.public_computer {
+                Arc::new(MemoryStore::new())
+            } else {
+                match KeyringStore::open() {
+                    Ok(k) => Arc::new(k),
+                    Err(_) => Arc::new(MemoryStore::new()),
+                }
+            };
+            let api = ApiClient::new(&server)?;
+            inner.demo = None;
+            inner.session = None;
+            if let Ok(Some(username)) = store.current_user(&server.url) {
+                if let Ok(Some(token)) = store.load(&server.url, &username) {
+                    if let Ok(me) = api.me(&token).await {
+                        inner.session = Some(Active {
+                            token,
+                            user: me.user,
+                            idle_timeout_s: 30 * 60,
+                            expires_at: OffsetDateTime::now_utc() + time::Duration::hours(12),
+                        });
+                    }
+                }
+            }
+            inner.connection = Some(Connection {
+                api,
+                url: server.url.clone(),
+                roots,
+                store,
+            });
+            Ok(inner.state())
+        })
+        .await
+    }
+
+    /// Step 1 of a login: username and password → the code prompt.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: Password,
+        public_computer: bool,
+    ) -> Result<PromptView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner.connection()?;
+            let mut login = Login::new();
+            let result = login
+                .submit_credentials(&conn.api, username, &password, false)
+                .await
+                .map(drop);
+            inner.login = Some(PendingLogin {
+                login,
+                password,
+                public_computer,
+            });
+            result?;
+            inner.login_prompt()
+        })
+        .await
+    }
+
+    /// A new key after the prompt expired, with the password already given.
+    pub async fn renew_login_prompt(&self) -> Result<PromptView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner
+                .connection
+                .as_ref()
+                .ok_or(AppError::NoServerConfigured)?;
+            let pending = inner.login.as_mut().ok_or(ClientError::ChallengeMissing)?;
+            let username = pending.login.username().to_owned();
+            pending
+                .login
+                .submit_credentials(&conn.api, &username, &pending.password, false)
+                .await?;
+            inner.login_prompt()
+        })
+        .await
+    }
+
+    /// Abandons a login in progress (the server counts an unanswered prompt
+    /// as a failure when it expires; the UI says so before this).
+    pub async fn cancel_login(&self) -> Result<(), UiError> {
+        self.inner.lock().await.login = None;
+        Ok(())
+    }
+
+    /// Step 2: the code → the home screen. A wrong code keeps the prompt and
+    /// its new attempts left, in the error's message.
+    pub async fn login_code(&self, code: &str) -> Result<HomeView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner
+                .connection
+                .as_ref()
+                .ok_or(AppError::NoServerConfigured)?;
+            let pending = inner.login.as_mut().ok_or(ClientError::ChallengeMissing)?;
+            pending.login.submit_code(&conn.api, code).await?;
+            let pending = inner.login.take().ok_or(ClientError::ChallengeMissing)?;
+            let public = pending.public_computer;
+            let username = pending.login.username().to_owned();
+            let session = pending
+                .login
+                .into_session()
+                .ok_or(ClientError::ChallengeMissing)?;
+            if !public
+                && conn
+                    .store
+                    .save(&conn.url, &username, &session.token)
+                    .is_err()
+            {
+                // The login worked; the session just will not outlive the app.
+            }
+            inner.session = Some(Active {
+                token: session.token,
+                user: session.user,
+                idle_timeout_s: session.idle_timeout_s,
+                expires_at: session.expires_at,
+            });
+            inner.home().await
+        })
+        .await
+    }
+
+    /// Where the login stands now, if it is not at the code step (after a
+    /// refusal, the UI asks this to pick the screen).
+    pub async fn login_step(&self) -> LoginStepView {
+        let inner = self.inner.lock().await;
+        let (step, attempts_left) = match inner.login.as_ref().map(|p| p.login.state()) {
+            None | Some(AuthState::Credentials) => ("credentials", None),
+            Some(AuthState::Code(p)) => ("code", Some(p.attempts_left)),
+            Some(AuthState::Waiting { .. }) => ("waiting", None),
+            Some(AuthState::Locked) => ("locked", None),
+            Some(AuthState::LoggedIn(_)) => ("home", None),
+        };
+        LoginStepView {
+            step,
+            attempts_left,
+        }
+    }
+
+    pub async fn home(&self) -> Result<HomeView, UiError> {
+        self.run(async move |inner| inner.home().await).await
+    }
+
+    pub async fn document(&self, id: &str) -> Result<DocumentView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner.connection()?;
+            let d = conn.api.document(&inner.session()?.token, id).await?;
+            Ok(DocumentView {
+                id: d.id,
+                title: d.title,
+                issuer: d.issuer,
+                created_at: rfc3339(d.created_at),
+                status: d.status,
+                content: d.content,
+                sha256: d.sha256,
+            })
+        })
+        .await
+    }
+
+    /// "Sign": fetches the text again and asks to sign the hash of exactly
+    /// those bytes, which are the ones the citizen read.
+    pub async fn begin_sign(&self, id: &str) -> Result<PromptView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner.connection()?;
+            let token = &inner.session()?.token;
+            let document = conn.api.document(token, id).await?;
+            let ch = conn
+                .api
+                .begin_sign(
+                    token,
+                    &document.id,
+                    &sha256_hex(document.content.as_bytes()),
+                )
+                .await?;
+            let prompt = inner.prompt(
+                Purpose::Sign,
+                &ch.card_serial,
+                &ch.key,
+                ch.expires_at,
+                ch.attempts_left,
+                Some(document.title.clone()),
+            );
+            inner.signing = Some(PendingSign {
+                document,
+                sign_id: ch.sign_id,
+                prompt: prompt.clone(),
+            });
+            Ok(prompt)
+        })
+        .await
+    }
+
+    /// The prompt of the signature in progress, with the time left now.
+    pub async fn sign_prompt(&self) -> Result<PromptView, UiError> {
+        self.run(async move |inner| {
+            let pending = inner
+                .signing
+                .as_ref()
+                .ok_or(ClientError::ChallengeMissing)?;
+            let mut prompt = pending.prompt.clone();
+            if let Ok(t) = OffsetDateTime::parse(
+                &prompt.expires_at,
+                &time::format_description::well_known::Rfc3339,
+            ) {
+                prompt.expires_in_s = (t - OffsetDateTime::now_utc()).whole_seconds();
+            }
+            Ok(prompt)
+        })
+        .await
+    }
+
+    /// The code → the signature, checked by this client before it says
+    /// "signed".
+    pub async fn sign_code(&self, code: &str) -> Result<SignedView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner
+                .connection
+                .as_ref()
+                .ok_or(AppError::NoServerConfigured)?;
+            let token = &inner
+                .session
+                .as_ref()
+                .ok_or(ClientError::NotLoggedIn)?
+                .token;
+            let pending = inner
+                .signing
+                .as_mut()
+                .ok_or(ClientError::ChallengeMissing)?;
+            let code = kodekort_client::login::normalise_code(code)?;
+            let envelope = match conn.api.sign_code(token, &pending.sign_id, &code).await {
+                Ok(envelope) => envelope,
+                Err(err) => {
+                    if let ClientError::Server {
+                        attempts_left: Some(n),
+                        ..
+                    } = &err
+                    {
+                        pending.prompt.attempts_left = *n;
+                    }
+                    return Err(err.into());
+                }
+            };
+            let pending = inner.signing.take().ok_or(ClientError::ChallengeMissing)?;
+            let verdict = verify_envelope(
+                &envelope,
+                &conn.roots,
+                Some(pending.document.content.as_bytes()),
+            );
+            Ok(SignedView {
+                document_id: pending.document.id.clone(),
+                title: pending.document.title.clone(),
+                verdict: VerdictView::new(&verdict, inner.lang),
+            })
+        })
+        .await
+    }
+
+    pub async fn cancel_sign(&self) -> Result<(), UiError> {
+        self.inner.lock().await.signing = None;
+        Ok(())
+    }
+
+    pub async fn decline(&self, id: &str) -> Result<HomeView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner.connection()?;
+            conn.api.decline(&inner.session()?.token, id).await?;
+            inner.home().await
+        })
+        .await
+    }
+
+    /// A signed document's signature, checked again by this client.
+    pub async fn signed(&self, id: &str) -> Result<SignedView, UiError> {
+        self.run(async move |inner| {
+            let (document, envelope) = inner.signed_document(id).await?;
+            let conn = inner.connection()?;
+            let verdict =
+                verify_envelope(&envelope, &conn.roots, Some(document.content.as_bytes()));
+            Ok(SignedView {
+                document_id: document.id,
+                title: document.title,
+                verdict: VerdictView::new(&verdict, inner.lang),
+            })
+        })
+        .await
+    }
+
+    /// A suggested file name for the signed copy of `id`.
+    pub fn signed_file_name(id: &str) -> String {
+        let safe: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        format!("kodekort-{safe}.pdf")
+    }
+
+    /// Writes the signed copy of `id` as a PDF at `path`.
+    pub async fn save_signed(&self, id: &str, path: &Path) -> Result<SavedView, UiError> {
+        self.run(async move |inner| {
+            let (document, envelope) = inner.signed_document(id).await?;
+            let conn = inner.connection()?;
+            let verdict =
+                verify_envelope(&envelope, &conn.roots, Some(document.content.as_bytes()));
+            let pdf = signed_copy::render(&document, &envelope, &verdict, inner.lang)?;
+            write_file(path, &pdf)?;
+            Ok(SavedView {
+                path: path.display().to_string(),
+            })
+        })
+        .await
+    }
+
+    /// Checks a signed PDF or an envelope file, against this app's roots.
+    pub async fn verify_file(&self, path: &Path) -> Result<FileVerdictView, UiError> {
+        self.run(async move |inner| {
+            let roots = inner
+                .connection
+                .as_ref()
+                .map(|c| c.roots.clone())
+                .unwrap_or_default();
+            let path = path.to_path_buf();
+            let check = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || signed_copy::verify_file(&path, &roots)
+            })
+            .await
+            .map_err(|e| ClientError::Pdf(e.to_string()))??;
+            Ok(FileVerdictView {
+                file_name: file_name(&path),
+                verdict: VerdictView::new(&check.verdict, inner.lang),
+                has_content: check.content.is_some(),
+            })
+        })
+        .await
+    }
+
+    /// "Stay signed in": any authenticated request resets the idle timer.
+    pub async fn keep_alive(&self) -> Result<SessionView, UiError> {
+        self.run(async move |inner| {
+            let conn = inner.connection()?;
+            let active = inner.session()?;
+            conn.api.me(&active.token).await?;
+            Ok(SessionView {
+                idle_timeout_s: active.idle_timeout_s,
+                session_expires_at: rfc3339(active.expires_at),
+            })
+        })
+        .await
+    }
+
+    /// Ends the session on the server and here. An already-ended session
+    /// is logged out all the same.
+    pub async fn logout(&self) -> Result<StateView, UiError> {
+        self.run(async move |inner| {
+            if let (Some(conn), Some(active)) = (&inner.connection, &inner.session) {
+                match conn.api.logout(&active.token).await {
+                    Ok(()) | Err(ClientError::Server { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            inner.forget_session();
+            inner.login = None;
+            Ok(inner.state())
+        })
+        .await
+    }
+
+    /// The About screen's check: can this app reach its server over TLS?
+    pub async fn check_connection(&self) -> ConnectionView {
+        let inner = self.inner.lock().await;
+        let start = Instant::now();
+        let result = match inner.connection() {
+            Ok(conn) => conn.api.trust().await.map(drop).map_err(AppError::from),
+            Err(e) => Err(e),
+        };
+        ConnectionView {
+            ok: result.is_ok(),
+            server: inner.connection.as_ref().map(|c| c.url.clone()),
+            demo: inner.demo.is_some(),
+            millis: start.elapsed().as_millis() as u64,
+            error: result.err().map(|e| e.to_ui(inner.lang)),
+        }
+    }
+
+    /// A diagnostics report with nothing secret in it: versions, settings,
+    /// the server's URL, and the connection check. No username, no token.
+    pub async fn diagnostics(&self) -> String {
+        let check = self.check_connection().await;
+        let inner = self.inner.lock().await;
+        let report = serde_json::json!({
+            "app": "Kodekort",
+            "version": env!("CARGO_PKG_VERSION"),
+            "os": std::env::consts::OS,
+            "arch": std::env::consts::ARCH,
+            "settings": settings_of(&inner.config, inner.lang),
+            "demo": inner.demo.is_some(),
+            "server": check.server,
+            "logged_in": inner.session.is_some(),
+            "connection": {
+                "ok": check.ok,
+                "millis": check.millis,
+                "error": check.error.as_ref().map(|e| &e.code),
+            },
+            "config_file": self.options.config_path.as_ref().map(|p| p.display().to_string()),
+        });
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    }
+
+    pub async fn save_diagnostics(&self, path: &Path) -> Result<SavedView, UiError> {
+        let report = self.diagnostics().await;
+        self.run(async move |_| {
+            write_file(path, report.as_bytes())?;
+            Ok(SavedView {
+                path: path.display().to_string(),
+            })
+        })
+        .await
+    }
+
+    /// The language errors are reported in.
+    pub async fn lang(&self) -> Lang {
+        self.inner.lock().await.lang
+    }
+}
+
+impl Inner {
+    async fn signed_document(&self, id: &str) -> Result<(Document, Envelope)> {
+        let conn = self.connection()?;
+        let token = &self.session()?.token;
+        let document = conn.api.document(token, id).await?;
+        let envelope = conn.api.signature(token, id).await?;
+        Ok((document, envelope))
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| {
+        ClientError::FileUnwritable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+        .into()
+    })
+}
+
+/// Danish unless the environment asks for English.
+fn default_lang() -> Lang {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.is_empty())
+        .map(|v| {
+            if v.starts_with("en") {
+                Lang::En
+            } else {
+                Lang::Da
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// The default configuration file (`KODEKORT_CONFIG` or the platform's).
+pub fn default_config_path() -> Option<PathBuf> {
+    config::default_path()
+}

@@ -1,0 +1,269 @@
+//! What the UI receives: plain data, serialised as JSON over IPC. Times are
+//! RFC 3339 (the UI shows them in the citizen's local time and language);
+//! counts are numbers, so the UI can build accessible progress bars.
+
+use kodekort_client::{Lang, Verdict};
+use kodekort_proto::signing::VerifiedSignature;
+use kodekort_proto::wire::{CardState, CardStatus, DocumentStatus, DocumentSummary, PrintedCard};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// How the citizen wants the UI to look. Saved in the configuration file,
+/// except in the demo, which writes nothing outside its temp folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub lang: Lang,
+    /// 100, 125, 150 or 200 (per cent).
+    pub text_size: u16,
+    pub high_contrast: bool,
+    pub reduced_motion: bool,
+}
+
+/// The app as a whole: which server, whether it is the demo, who is logged in.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateView {
+    pub settings: Settings,
+    pub demo: bool,
+    /// The configured server's URL, if there is one.
+    pub server: Option<String>,
+    /// Whether a server is connected (the demo counts).
+    pub connected: bool,
+    pub logged_in: bool,
+    /// Demo accounts with their passwords: known to everyone in the class.
+    pub demo_accounts: Vec<DemoAccountView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoAccountView {
+    pub username: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// A printed card as the demo shows it on screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardPrintView {
+    pub serial: String,
+    pub holder: String,
+    pub pairs: Vec<PairView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PairView {
+    pub key: String,
+    pub code: String,
+}
+
+impl From<&PrintedCard> for CardPrintView {
+    fn from(card: &PrintedCard) -> Self {
+        CardPrintView {
+            serial: card.serial.clone(),
+            holder: card.holder.clone(),
+            pairs: card
+                .codes
+                .iter()
+                .map(|p| PairView {
+                    key: p.key.clone(),
+                    code: p.code.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Why a code is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    Login,
+    Sign,
+}
+
+/// A code prompt: find `key` on card `card_serial`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromptView {
+    pub purpose: Purpose,
+    pub card_serial: String,
+    pub key: String,
+    pub expires_at: String,
+    pub expires_in_s: i64,
+    pub attempts_left: u32,
+    /// For signing: the document's title.
+    pub document_title: Option<String>,
+    /// In the demo only: the card, to show beside the prompt.
+    pub demo_card: Option<CardPrintView>,
+}
+
+/// Where a login stands after a refused code or password.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardView {
+    pub serial: String,
+    pub total: u32,
+    pub remaining: u32,
+    /// `active`, `locked` or `used_up`.
+    pub status: CardState,
+    /// The replacement card's serial, once one is on its way.
+    pub replacement_serial: Option<String>,
+    /// End of a temporary wait after repeated failures.
+    pub locked_until: Option<String>,
+}
+
+impl From<&CardStatus> for CardView {
+    fn from(c: &CardStatus) -> Self {
+        CardView {
+            serial: c.serial.clone(),
+            total: c.total,
+            remaining: c.remaining,
+            status: c.status,
+            replacement_serial: c.replacement.as_ref().map(|r| r.serial.clone()),
+            locked_until: c.locked_until.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentItem {
+    pub id: String,
+    pub title: String,
+    pub issuer: String,
+    pub created_at: String,
+    pub status: DocumentStatus,
+}
+
+impl From<&DocumentSummary> for DocumentItem {
+    fn from(d: &DocumentSummary) -> Self {
+        DocumentItem {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            issuer: d.issuer.clone(),
+            created_at: rfc3339(d.created_at),
+            status: d.status,
+        }
+    }
+}
+
+/// The home screen: who, their card, their documents, the session's limits.
+#[derive(Debug, Clone, Serialize)]
+pub struct HomeView {
+    pub name: String,
+    pub username: String,
+    pub card: CardView,
+    pub pending: Vec<DocumentItem>,
+    pub signed: Vec<DocumentItem>,
+    pub declined: Vec<DocumentItem>,
+    pub idle_timeout_s: u64,
+    pub session_expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    pub id: String,
+    pub title: String,
+    pub issuer: String,
+    pub created_at: String,
+    pub status: DocumentStatus,
+    pub content: String,
+    pub sha256: String,
+}
+
+/// A verification result in plain words, and its details when it verified.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictView {
+    /// `valid`, `demo`, or the reason it failed.
+    pub code: String,
+    /// Legally valid: verified under a pinned real root.
+    pub valid: bool,
+    /// Verified under the demo root: not legally valid.
+    pub demo: bool,
+    pub message: String,
+    pub details: Option<SignatureDetails>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureDetails {
+    pub title: String,
+    pub document_id: String,
+    pub signer_name: String,
+    pub signer_key_id: String,
+    pub signed_at: String,
+    pub content_sha256: String,
+    pub root_key_id: String,
+}
+
+impl VerdictView {
+    pub fn new(verdict: &Verdict, lang: Lang) -> VerdictView {
+        let details = |v: &VerifiedSignature| SignatureDetails {
+            title: v.title.clone(),
+            document_id: v.document_id.clone(),
+            signer_name: v.signer_name.clone(),
+            signer_key_id: v.signer_key_id.clone(),
+            signed_at: rfc3339(v.signed_at),
+            content_sha256: v.content_sha256.clone(),
+            root_key_id: v.root_key_id.clone(),
+        };
+        VerdictView {
+            code: verdict.code().to_owned(),
+            valid: verdict.is_valid(),
+            demo: matches!(verdict, Verdict::Demo(_)),
+            message: verdict.message(lang),
+            details: match verdict {
+                Verdict::Valid(v) | Verdict::Demo(v) => Some(details(v)),
+                Verdict::Invalid(_) => None,
+            },
+        }
+    }
+}
+
+/// A signed document and this client's own check of its signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedView {
+    pub document_id: String,
+    pub title: String,
+    pub verdict: VerdictView,
+}
+
+/// A file checked on the Verify screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileVerdictView {
+    pub file_name: String,
+    pub verdict: VerdictView,
+    /// Whether the file carried the signed text (a signed PDF does).
+    pub has_content: bool,
+}
+
+/// A file the app wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedView {
+    pub path: String,
+}
+
+/// The session after "stay signed in".
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub idle_timeout_s: u64,
+    pub session_expires_at: String,
+}
+
+/// The About screen's connection check.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionView {
+    pub ok: bool,
+    pub server: Option<String>,
+    pub demo: bool,
+    pub millis: u64,
+    /// On failure: the error's code and message.
+    pub error: Option<crate::UiError>,
+}
+
+/// Where a login stands, after a refusal: `credentials`, `code`, `waiting`,
+/// `locked` or `home`, and the attempts left at the code step.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginStepView {
+    pub step: &'static str,
+    pub attempts_left: Option<u32>,
+}

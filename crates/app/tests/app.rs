@@ -1,0 +1,238 @@
+//! The app core against the real embedded demo (HTTPS on loopback, SQLite
+//! in a temp folder): the whole citizen flow as the UI drives it, the error
+//! contract, and the view fixtures the browser tests' fake IPC replays.
+
+use std::path::PathBuf;
+
+use kodekort_app::{App, Lang, Options, PromptView, Settings};
+use kodekort_proto::Password;
+use serde_json::Value;
+
+fn demo_app() -> App {
+    App::new(Options {
+        config_path: None,
+        demo_accounts: 2,
+    })
+}
+
+fn code_for(prompt: &PromptView) -> String {
+    let card = prompt.demo_card.as_ref().expect("the demo shows its card");
+    card.pairs
+        .iter()
+        .find(|p| p.key == prompt.key)
+        .expect("the key is on the card")
+        .code
+        .clone()
+}
+
+fn wrong_code(right: &str) -> String {
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+    .to_owned()
+}
+
+fn fixtures_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui/fixtures/views.json")
+}
+
+/// Replaces every leaf with its JSON type, so shapes compare, not values.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(a) => Value::Array(a.first().map(shape).into_iter().collect()),
+        Value::String(_) => Value::String("string".into()),
+        Value::Number(_) => Value::String("number".into()),
+        Value::Bool(_) => Value::String("bool".into()),
+        Value::Null => Value::Null,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_logs_in_signs_saves_and_verifies_in_the_demo() {
+    let app = demo_app();
+    let mut fixtures = serde_json::Map::new();
+    let mut keep = |name: &str, v: Value| {
+        fixtures.insert(name.to_owned(), v);
+    };
+    keep(
+        "state_welcome",
+        serde_json::to_value(app.state().await).unwrap(),
+    );
+
+    let err = app
+        .login("demo1", Password::new("x"), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "no_server_configured");
+
+    let state = app.start_demo().await.unwrap();
+    assert!(state.demo && state.connected && !state.logged_in);
+    assert_eq!(state.demo_accounts.len(), 2);
+    keep("state_demo", serde_json::to_value(&state).unwrap());
+
+    // The error contract: exactly {code, message}, in the app's language.
+    let err = app
+        .login("demo1", Password::new("wrong-password"), false)
+        .await
+        .unwrap_err();
+    let json = serde_json::to_value(&err).unwrap();
+    assert_eq!(json.as_object().unwrap().len(), 2, "{json}");
+    assert_eq!(json["code"], "invalid_credentials");
+    assert!(json["message"].as_str().unwrap().len() > 10);
+    keep("error_invalid_credentials", json);
+
+    let password = state.demo_accounts[0].password.clone();
+    let prompt = app
+        .login("demo1", Password::new(password), false)
+        .await
+        .unwrap();
+    assert_eq!(prompt.key.len(), 4);
+    assert!(prompt.expires_in_s > 200, "{}", prompt.expires_in_s);
+    keep("prompt_login", serde_json::to_value(&prompt).unwrap());
+    let code = code_for(&prompt);
+
+    let err = app.login_code(&wrong_code(&code)).await.unwrap_err();
+    assert_eq!(err.code, "invalid_code");
+    let step = app.login_step().await;
+    assert_eq!(step.step, "code");
+    assert_eq!(step.attempts_left, Some(prompt.attempts_left - 1));
+    keep("login_step_code", serde_json::to_value(&step).unwrap());
+    let err = app.login_code("12ab").await.unwrap_err();
+    assert_eq!(err.code, "code_format");
+
+    let home = app.login_code(&code).await.unwrap();
+    assert_eq!(home.username, "demo1");
+    assert_eq!((home.card.total, home.card.remaining), (148, 147));
+    assert_eq!(home.pending.len(), 3);
+    keep("home", serde_json::to_value(&home).unwrap());
+    assert!(app.state().await.logged_in);
+
+    let id = home.pending[0].id.clone();
+    let doc = app.document(&id).await.unwrap();
+    assert!(doc.content.contains("DEMO"));
+    keep("document", serde_json::to_value(&doc).unwrap());
+
+    let prompt = app.begin_sign(&id).await.unwrap();
+    assert_eq!(prompt.document_title.as_deref(), Some(doc.title.as_str()));
+    keep("prompt_sign", serde_json::to_value(&prompt).unwrap());
+    let signed = app.sign_code(&code_for(&prompt)).await.unwrap();
+    assert_eq!(signed.verdict.code, "demo");
+    assert!(signed.verdict.demo && !signed.verdict.valid);
+    assert_eq!(signed.verdict.details.as_ref().unwrap().document_id, id);
+    keep("signed", serde_json::to_value(&signed).unwrap());
+
+    let home = app.home().await.unwrap();
+    assert_eq!(
+        home.card.remaining, 146,
+        "a login and a signature: two codes"
+    );
+    assert_eq!((home.pending.len(), home.signed.len()), (2, 1));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join(App::signed_file_name(&id));
+    app.save_signed(&id, &pdf).await.unwrap();
+    let check = app.verify_file(&pdf).await.unwrap();
+    assert_eq!(check.verdict.code, "demo");
+    assert!(check.has_content);
+    keep("file_verdict", serde_json::to_value(&check).unwrap());
+
+    // A broken file is a clear refusal, not a panic.
+    let junk = dir.path().join("junk.pdf");
+    std::fs::write(&junk, b"%PDF-1.7 nonsense").unwrap();
+    let err = app.verify_file(&junk).await.unwrap_err();
+    assert_eq!(err.code, "not_a_signed_file");
+
+    let declined = app.decline(&home.pending[0].id).await.unwrap();
+    assert_eq!(declined.declined.len(), 1);
+
+    let connection = app.check_connection().await;
+    assert!(connection.ok && connection.demo);
+    keep("connection", serde_json::to_value(&connection).unwrap());
+    let report = app.diagnostics().await;
+    assert!(
+        !report.contains("demo1") && !report.contains("kodekort-demo-1"),
+        "{report}"
+    );
+
+    let session = app.keep_alive().await.unwrap();
+    assert_eq!(session.idle_timeout_s, 30 * 60);
+    let state = app.logout().await.unwrap();
+    assert!(!state.logged_in);
+    assert_eq!(app.home().await.unwrap_err().code, "not_logged_in");
+
+    // The browser tests' fake IPC replays these views; their shapes must
+    // stay what the app sends (KODEKORT_BLESS=1 rewrites the file).
+    let fresh = Value::Object(fixtures);
+    let path = fixtures_path();
+    if std::env::var_os("KODEKORT_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&fresh).unwrap() + "\n").unwrap();
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        shape(&stored),
+        shape(&fresh),
+        "views changed shape: run with KODEKORT_BLESS=1"
+    );
+}
+
+#[tokio::test]
+async fn errors_speak_the_chosen_language() {
+    let app = demo_app();
+    let settings = |lang| Settings {
+        lang,
+        text_size: 150,
+        high_contrast: true,
+        reduced_motion: false,
+    };
+    app.set_settings(settings(Lang::En)).await.unwrap();
+    let en = app.home().await.unwrap_err();
+    app.set_settings(settings(Lang::Da)).await.unwrap();
+    let da = app.home().await.unwrap_err();
+    assert_eq!(en.code, da.code);
+    assert_ne!(en.message, da.message);
+    assert_eq!(app.state().await.settings.text_size, 150);
+}
+
+#[tokio::test]
+async fn settings_are_saved_outside_the_demo_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let app = App::new(Options {
+        config_path: Some(path.clone()),
+        demo_accounts: 1,
+    });
+    let settings = Settings {
+        lang: Lang::En,
+        text_size: 200,
+        high_contrast: false,
+        reduced_motion: true,
+    };
+    app.set_settings(settings).await.unwrap();
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        saved.contains("text_size = 200") && saved.contains("reduced_motion = true"),
+        "{saved}"
+    );
+    let again = App::new(Options {
+        config_path: Some(path.clone()),
+        demo_accounts: 1,
+    });
+    assert_eq!(again.state().await.settings, settings);
+
+    app.start_demo().await.unwrap();
+    app.set_settings(Settings {
+        text_size: 100,
+        ..settings
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        saved,
+        "the demo writes nothing"
+    );
+}

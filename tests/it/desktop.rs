@@ -1,0 +1,139 @@
+//! The desktop shell's security configuration, read from the files the
+//! build uses: the commands, their permissions and the capability agree;
+//! the CSP is strict; only `ui/js/ipc.js` reaches the IPC.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Quoted names in `build.rs`'s COMMANDS list.
+fn manifest_commands() -> BTreeSet<String> {
+    let build = read("src-tauri/build.rs");
+    let list = build
+        .split("const COMMANDS: &[&str] = &[")
+        .nth(1)
+        .and_then(|rest| rest.split("];").next())
+        .expect("COMMANDS in build.rs");
+    list.split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_command_is_granted_by_name_and_nothing_else() {
+    let commands = manifest_commands();
+    let lib = read("src-tauri/lib.rs");
+    let defined: BTreeSet<String> = lib
+        .split("#[tauri::command]")
+        .skip(1)
+        .filter_map(|chunk| {
+            let after = chunk.split("fn ").nth(1)?;
+            Some(after.split('(').next()?.trim().to_owned())
+        })
+        .collect();
+    let handled: BTreeSet<String> = lib
+        .split("generate_handler![")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .expect("generate_handler! in lib.rs")
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(defined, commands, "#[tauri::command] fns vs build.rs");
+    assert_eq!(handled, commands, "generate_handler! vs build.rs");
+
+    let capability: Value = serde_json::from_str(&read("capabilities/main-window.json")).unwrap();
+    assert_eq!(capability["windows"], serde_json::json!(["main"]));
+    assert!(capability.get("remote").is_none(), "no remote URLs");
+    let granted: BTreeSet<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = commands
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    assert_eq!(granted, expected, "exactly the app's own commands");
+    assert!(granted.iter().all(|p| !p.contains('*') && !p.contains(':')));
+}
+
+#[test]
+fn the_webview_is_locked_down() {
+    let conf: Value = serde_json::from_str(&read("tauri.conf.json")).unwrap();
+    let app = &conf["app"];
+    assert_eq!(app["withGlobalTauri"], false);
+    assert_eq!(app["security"]["freezePrototype"], true);
+    assert_eq!(
+        app["security"]["capabilities"],
+        serde_json::json!(["main-window"])
+    );
+    let csp = app["security"]["csp"]
+        .as_object()
+        .expect("CSP as directives");
+    assert_eq!(csp["default-src"], "'self'");
+    assert_eq!(csp["script-src"], "'self'");
+    assert_eq!(csp["connect-src"], "ipc: http://ipc.localhost");
+    for (directive, value) in csp {
+        let value = value.as_str().unwrap();
+        assert!(!value.contains("unsafe"), "{directive}: {value}");
+        assert!(
+            !value.contains("https:") && !value.contains('*'),
+            "{directive}: {value}"
+        );
+    }
+    assert_eq!(conf["build"]["frontendDist"], "ui");
+}
+
+/// Files under `ui/js`, recursively.
+fn ui_scripts(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            ui_scripts(&path, out);
+        } else if path.extension().is_some_and(|e| e == "js") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn only_ipc_js_reaches_the_ipc_and_no_script_is_inline() {
+    let mut scripts = Vec::new();
+    ui_scripts(&root().join("ui/js"), &mut scripts);
+    assert!(scripts.len() >= 10, "{scripts:?}");
+    for script in scripts {
+        let text = std::fs::read_to_string(&script).unwrap();
+        let name = script.file_name().unwrap().to_string_lossy().into_owned();
+        let touches_ipc = text.contains("invoke(")
+            || text.contains("__TAURI")
+            || text.contains("vendor/tauri-api");
+        assert_eq!(touches_ipc, name == "ipc.js", "{}", script.display());
+        assert!(
+            !text.contains("innerHTML"),
+            "{}: no innerHTML",
+            script.display()
+        );
+    }
+    let html = read("ui/index.html");
+    for tag in html.split("<script").skip(1) {
+        let head = tag.split('>').next().unwrap();
+        assert!(
+            head.contains("src="),
+            "inline script in index.html: <script{head}>"
+        );
+    }
+    assert!(!html.contains("style=\""), "inline style in index.html");
+}

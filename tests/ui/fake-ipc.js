@@ -1,0 +1,143 @@
+// A fake of the Rust side, installed as window.__TAURI_INTERNALS__ before
+// the page's scripts, so the vendored @tauri-apps/api `invoke` reaches it.
+// It replays the views the real app core produced (fixtures/views.json,
+// whose shapes a Rust test pins) and keeps just enough state for the flows.
+(() => {
+  const { config, fixtures, catalogue } = window.__FAKE_SETUP__;
+  const clone = (v) => JSON.parse(JSON.stringify(v));
+  const settings = { lang: config.lang ?? 'en', text_size: 100, high_contrast: false, reduced_motion: false };
+  const demoState = fixtures.state_demo;
+  const state = {
+    settings,
+    demo: Boolean(config.demo),
+    server: config.server ?? null,
+    connected: Boolean(config.demo),
+    logged_in: Boolean(config.loggedIn),
+    demo_accounts: config.demo ? clone(demoState.demo_accounts) : [],
+  };
+  const home = clone(fixtures.home);
+  home.card.remaining = 148;
+  Object.assign(home.card, config.card ?? {});
+  let loginPrompt = null;
+  let signPrompt = null;
+  let signingId = null;
+  const calls = [];
+
+  function refuse(code, extra = '') {
+    const text = catalogue[settings.lang].error[code] ?? code;
+    throw { code, message: text.replace('{until}', '12:30') + extra };
+  }
+
+  function codeFor(prompt) {
+    return prompt.demo_card.pairs.find((p) => p.key === prompt.key).code;
+  }
+
+  function freshPrompt(kind) {
+    const p = clone(kind === 'sign' ? fixtures.prompt_sign : fixtures.prompt_login);
+    p.attempts_left = 5;
+    p.expires_in_s = config.expiresInS ?? 300;
+    p.expires_at = new Date(Date.now() + p.expires_in_s * 1000).toISOString();
+    if (!state.demo) p.demo_card = null;
+    return p;
+  }
+
+  function checkCode(prompt, code) {
+    const digits = String(code).replace(/[\s-]/g, '');
+    if (!/^\d{6}$/.test(digits)) refuse('code_format');
+    const right = prompt.demo_card ? codeFor(prompt) : fixtures.prompt_login.demo_card.pairs.find((p) => p.key === prompt.key).code;
+    if (digits !== right) {
+      prompt.attempts_left -= 1;
+      const left = catalogue[settings.lang].card.attempts_left.replace('{n}', prompt.attempts_left);
+      refuse('invalid_code', ` ${left}`);
+    }
+  }
+
+  const handlers = {
+    app_state: () => clone(state),
+    catalogue: ({ lang }) => catalogue[lang],
+    set_settings: ({ settings: next }) => { Object.assign(settings, next); return clone(state); },
+    start_demo: () => {
+      Object.assign(state, { demo: true, connected: true, demo_accounts: clone(demoState.demo_accounts) });
+      return clone(state);
+    },
+    connect: () => {
+      if (!state.server) refuse('no_server_configured');
+      state.connected = true;
+      return clone(state);
+    },
+    login: ({ username, password, publicComputer }) => {
+      if (typeof publicComputer !== 'boolean') throw 'missing publicComputer';
+      const account = demoState.demo_accounts.find((a) => a.username === username);
+      if (!account || account.password !== password) refuse('invalid_credentials');
+      loginPrompt = freshPrompt('login');
+      return clone(loginPrompt);
+    },
+    renew_login_prompt: () => { loginPrompt = freshPrompt('login'); return clone(loginPrompt); },
+    cancel_login: () => { loginPrompt = null; return null; },
+    login_code: ({ code }) => {
+      if (!loginPrompt) refuse('challenge_missing');
+      checkCode(loginPrompt, code);
+      loginPrompt = null;
+      state.logged_in = true;
+      home.card.remaining -= 1;
+      return clone(home);
+    },
+    login_step: () => (loginPrompt ? { step: 'code', attempts_left: loginPrompt.attempts_left } : { step: 'credentials', attempts_left: null }),
+    home: () => { if (!state.logged_in) refuse('not_logged_in'); return clone(home); },
+    document: ({ id }) => {
+      const item = [...home.pending, ...home.signed, ...home.declined].find((d) => d.id === id);
+      if (!item) refuse('not_found');
+      return { ...clone(fixtures.document), id, title: item.title, status: item.status };
+    },
+    begin_sign: ({ id }) => {
+      signingId = id;
+      signPrompt = freshPrompt('sign');
+      signPrompt.document_title = home.pending.find((d) => d.id === id)?.title ?? signPrompt.document_title;
+      return clone(signPrompt);
+    },
+    sign_prompt: () => { if (!signPrompt) refuse('challenge_missing'); return clone(signPrompt); },
+    sign_code: ({ code }) => {
+      if (!signPrompt) refuse('challenge_missing');
+      checkCode(signPrompt, code);
+      signPrompt = null;
+      home.card.remaining -= 1;
+      const i = home.pending.findIndex((d) => d.id === signingId);
+      const [doc] = home.pending.splice(i, 1);
+      doc.status = 'signed';
+      home.signed.push(doc);
+      return { ...clone(fixtures.signed), document_id: doc.id, title: doc.title };
+    },
+    cancel_sign: () => { signPrompt = null; return null; },
+    decline: ({ id }) => {
+      const i = home.pending.findIndex((d) => d.id === id);
+      const [doc] = home.pending.splice(i, 1);
+      doc.status = 'declined';
+      home.declined.push(doc);
+      return clone(home);
+    },
+    signed: ({ id }) => {
+      const doc = home.signed.find((d) => d.id === id);
+      return { ...clone(fixtures.signed), document_id: id, title: doc?.title ?? '' };
+    },
+    save_signed: ({ id }) => (config.dialogCancel ? null : { path: `/home/citizen/kodekort-${id}.pdf` }),
+    verify_file: () => (config.dialogCancel ? null : clone(config.fileVerdict ?? fixtures.file_verdict)),
+    keep_alive: () => ({ idle_timeout_s: home.idle_timeout_s, session_expires_at: home.session_expires_at }),
+    logout: () => { state.logged_in = false; return clone(state); },
+    check_connection: () => clone(fixtures.connection),
+    save_diagnostics: () => ({ path: '/home/citizen/kodekort-diagnostics.json' }),
+  };
+
+  window.__fake = { calls, state, home };
+  window.__TAURI_INTERNALS__ = {
+    transformCallback: () => 0,
+    invoke: async (command, args = {}) => {
+      calls.push({ command, args });
+      await new Promise((r) => setTimeout(r, config.delayMs ?? 0));
+      const forced = config.errors?.[command];
+      if (forced) refuse(forced);
+      const handler = handlers[command];
+      if (!handler) throw `command ${command} not allowed`;
+      return handler(args);
+    },
+  };
+})();

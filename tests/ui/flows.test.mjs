@@ -1,0 +1,218 @@
+// The flows with the keyboard alone: focus lands where it should, errors
+// reach a live region and are tied to their field, and nothing secret is
+// in the page. Real headless Chromium, fake IPC.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { serveUi, launch, openApp, focused, fixtures, root } from './harness.mjs';
+
+let server;
+let url;
+let browser;
+
+before(async () => {
+  ({ server, url } = await serveUi());
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const account = fixtures.state_demo.demo_accounts[0];
+
+/** Presses Tab until the focused element matches, as a keyboard user would. */
+async function tabTo(page, matches, limit = 40) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(matches)) return;
+  }
+  throw new Error(`Tab never reached ${matches}`);
+}
+
+const byText = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim() === ${JSON.stringify(text)};`);
+const startsWith = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim().startsWith(${JSON.stringify(text)});`);
+const byId = (id) => new Function(`return document.activeElement?.id === ${JSON.stringify(id)};`);
+
+test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', async () => {
+  const { page, context, problems } = await openApp(browser, url, { lang: 'en' });
+  assert.deepEqual(await focused(page), { tag: 'h1', id: 'welcome-title', text: 'Welcome to Kodekort' });
+
+  await tabTo(page, byText('Start the demo'));
+  await page.keyboard.press('Enter');
+  await page.locator('#demo-banner:not([hidden])').waitFor();
+  assert.match(await page.title(), /DEMO/);
+  assert.match(await page.locator('#announce').innerText(), /demo/i);
+
+  await tabTo(page, byText('Log in'));
+  await page.keyboard.press('Enter');
+  await page.locator('#username').waitFor();
+  assert.equal((await focused(page)).id, 'username', 'focus on the first field');
+  await page.keyboard.type(account.username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(account.password);
+  await page.keyboard.press('Enter');
+  await page.locator('#code').waitFor();
+  assert.equal((await focused(page)).id, 'code', 'focus on the code field');
+
+  const key = await page.locator('.key-box .key').innerText();
+  const label = await page.locator('label[for=code]').innerText();
+  assert.ok(label.includes(key), `the code field's label names key ${key}: ${label}`);
+  assert.equal(await page.locator('#code').getAttribute('inputmode'), 'numeric');
+  assert.equal(await page.locator('#code').getAttribute('autocomplete'), 'one-time-code');
+  assert.match(await page.locator('#announce').innerText(), new RegExp(key));
+
+  // A wrong code: the error is announced (role=alert, inserted), tied to the field, which keeps focus.
+  await page.keyboard.type('000001');
+  await page.keyboard.press('Enter');
+  await page.locator('#code[aria-invalid=true]').waitFor();
+  const tied = await page.evaluate(() => {
+    const input = document.getElementById('code');
+    const ids = input.getAttribute('aria-describedby').split(' ');
+    const alert = document.querySelector('.errors [role=alert]');
+    return { first: ids[0], alertId: alert.id, alert: alert.textContent, focus: document.activeElement.id };
+  });
+  assert.equal(tied.first, tied.alertId);
+  assert.equal(tied.focus, 'code');
+  assert.match(tied.alert, /does not match.*4 attempts left/);
+  assert.match(await page.locator('main').innerText(), /4 attempts left/);
+
+  // Show the demo card by keyboard and read the code off it.
+  await tabTo(page, byText('Show the demo card'));
+  await page.keyboard.press('Enter');
+  assert.equal(await page.locator('.demo-card-block button').getAttribute('aria-expanded'), 'true');
+  const code = await page.evaluate((k) => {
+    const th = [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k);
+    return th.nextElementSibling.textContent;
+  }, key);
+  await page.locator('#code').focus();
+  await page.keyboard.type(code);
+  await page.keyboard.press('Enter');
+  await page.locator('.card-panel').waitFor();
+  assert.deepEqual(await focused(page), { tag: 'h1', id: 'home-title', text: 'Your documents' });
+  assert.equal(await page.locator('#card-count').innerText(), '147 of 148 codes left');
+  const progress = page.locator('.card-panel progress');
+  assert.match(await progress.getAttribute('aria-label'), /Codes left on card/);
+  assert.equal(await progress.getAttribute('value'), '147');
+
+  // Open the first pending document.
+  const title = fixtures.home.pending[0].title;
+  await tabTo(page, startsWith(title), 60);
+  await page.keyboard.press('Enter');
+  await page.locator('.doc-text').waitFor();
+  assert.equal((await focused(page)).id, 'doc-title');
+
+  // "Read to the end" is a checkbox after the text, not a scroll position.
+  await tabTo(page, byText('Sign'));
+  await page.keyboard.press('Enter');
+  await page.locator('#read-confirm[aria-invalid=true]').waitFor();
+  assert.equal((await focused(page)).id, 'read-confirm');
+  await page.keyboard.press('Space');
+  await tabTo(page, byText('Sign'));
+  await page.keyboard.press('Enter');
+  await page.locator('#code').waitFor();
+  assert.match(await page.locator('main').innerText(), new RegExp(`You are signing: ${title}`));
+  const signCode = await page.evaluate(() => {
+    const k = document.querySelector('.key-box .key').textContent;
+    return window.__fake.calls && window.__FAKE_SETUP__.fixtures.prompt_sign.demo_card.pairs.find((p) => p.key === k).code;
+  });
+  await page.keyboard.type(signCode);
+  await page.keyboard.press('Enter');
+  await page.locator('.verdict').waitFor();
+  assert.equal((await focused(page)).id, 'signed-title');
+  assert.match(await page.locator('.verdict-word').innerText(), /Demo signature: not legally valid/);
+
+  await tabTo(page, byText('Save the signed PDF'));
+  await page.keyboard.press('Enter');
+  await page.locator('.saved [role=status]').waitFor();
+  assert.match(await page.locator('.saved').innerText(), /Saved to .*\.pdf/);
+
+  await tabTo(page, byText('Back to your documents'));
+  await page.keyboard.press('Enter');
+  await page.locator('.card-panel').waitFor();
+  assert.equal(await page.locator('#card-count').innerText(), '146 of 148 codes left');
+
+  await tabTo(page, byText('Verify a file'));
+  await page.keyboard.press('Enter');
+  await tabTo(page, byText('Choose a file'));
+  await page.keyboard.press('Enter');
+  await page.locator('#verify-result').waitFor();
+  assert.equal((await focused(page)).id, 'verify-result');
+
+  // Nothing secret reached the page: no token, and the password field was cleared.
+  const calls = await page.evaluate(() => JSON.stringify(window.__fake.calls));
+  assert.ok(!/token/i.test(await page.content()));
+  assert.ok(calls.includes('"publicComputer":false'));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('language switch: <html lang> and every text follow, focus stays on the view', async () => {
+  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true });
+  await tabTo(page, byId('lang-switch'));
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.documentElement.lang === 'da');
+  assert.equal(await page.locator('h1').innerText(), 'Velkommen til Kodekort');
+  assert.equal(await page.locator('#lang-switch').innerText(), 'English');
+  assert.equal((await focused(page)).tag, 'h1');
+  assert.match(await page.locator('#demo-banner').innerText(), /DEMO: kun til øvelse/);
+  const calls = await page.evaluate(() => window.__fake.calls.filter((c) => c.command === 'set_settings'));
+  assert.equal(calls[0].args.settings.lang, 'da');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('settings: text size, contrast and motion apply to the page', async () => {
+  const { page, context, problems } = await openApp(browser, url, { lang: 'en' });
+  await page.locator('#nav [data-view=settings]').click();
+  await page.locator('#text-size-200').check();
+  await page.locator('#high-contrast').check();
+  await page.locator('#reduced-motion').check();
+  await page.locator('form button[type=submit]').click();
+  await page.locator('main .notice').waitFor();
+  const root = await page.evaluate(() => ({
+    size: document.documentElement.style.fontSize,
+    classes: document.documentElement.className,
+  }));
+  assert.equal(root.size, '200%');
+  assert.match(root.classes, /high-contrast/);
+  assert.match(root.classes, /reduce-motion/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('idle warning: shown before the timeout, focus on "Stay signed in", which keeps the session', async () => {
+  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true });
+  // 121 s idle timeout: the warning comes 120 s early, after about 1 s.
+  await page.evaluate(() => { window.__fake.home.idle_timeout_s = 121; });
+  await page.locator('main .primary').first().click();
+  await page.locator('#username').fill(account.username);
+  await page.locator('#password').fill(account.password);
+  await page.keyboard.press('Enter');
+  await page.locator('.demo-card-block button').click();
+  const code = await page.evaluate(() => {
+    const k = document.querySelector('.key-box .key').textContent;
+    return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
+  });
+  await page.locator('#code').fill(code);
+  await page.keyboard.press('Enter');
+  await page.locator('#idle-warning:not([hidden])').waitFor({ timeout: 5000 });
+  assert.equal((await focused(page)).id, 'idle-stay');
+  assert.equal(await page.locator('#idle-warning').getAttribute('role'), 'alertdialog');
+  await page.keyboard.press('Enter');
+  await page.locator('#idle-warning[hidden]').waitFor({ state: 'attached' });
+  assert.match(await page.locator('#announce').innerText(), /still signed in/);
+  assert.ok(await page.evaluate(() => window.__fake.calls.some((c) => c.command === 'keep_alive')));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the vendored @tauri-apps/api is the locked npm release, unchanged', () => {
+  for (const file of ['core.js', 'external/tslib/tslib.es6.js']) {
+    const vendored = fs.readFileSync(path.join(root, 'ui/vendor/tauri-api', file));
+    const locked = fs.readFileSync(path.join(root, 'tests/ui/node_modules/@tauri-apps/api', file));
+    assert.ok(vendored.equals(locked), `${file} differs from node_modules`);
+  }
+});

@@ -1,0 +1,52 @@
+// The only module that talks to the Rust side. Every command answers a
+// view or rejects with {code, message}; anything else (a refused IPC, a
+// serialisation fault) is normalised to that shape so views have one case.
+import { invoke } from '../vendor/tauri-api/core.js';
+
+let onCall = () => {};
+
+/** Called after every command that reached the app (resets the idle clock). */
+export function setOnCall(callback) {
+  onCall = callback;
+}
+
+async function call(command, args = {}) {
+  try {
+    const answer = await invoke(command, args);
+    onCall(command);
+    return answer;
+  } catch (err) {
+    if (err && typeof err === 'object' && typeof err.code === 'string') {
+      onCall(command);
+      throw err;
+    }
+    throw { code: 'ipc_failed', message: String(err ?? '') };
+  }
+}
+
+// Arguments are camelCase here; Tauri maps them to the Rust snake_case names.
+export const appState = () => call('app_state');
+export const catalogue = (lang) => call('catalogue', { lang });
+export const setSettings = (settings) => call('set_settings', { settings });
+export const startDemo = () => call('start_demo');
+export const connect = () => call('connect');
+export const login = (username, password, publicComputer) =>
+  call('login', { username, password, publicComputer });
+export const renewLoginPrompt = () => call('renew_login_prompt');
+export const cancelLogin = () => call('cancel_login');
+export const loginCode = (code) => call('login_code', { code });
+export const loginStep = () => call('login_step');
+export const home = () => call('home');
+export const documentView = (id) => call('document', { id });
+export const beginSign = (id) => call('begin_sign', { id });
+export const signPrompt = () => call('sign_prompt');
+export const signCode = (code) => call('sign_code', { code });
+export const cancelSign = () => call('cancel_sign');
+export const decline = (id) => call('decline', { id });
+export const signed = (id) => call('signed', { id });
+export const saveSigned = (id) => call('save_signed', { id });
+export const verifyFile = () => call('verify_file');
+export const keepAlive = () => call('keep_alive');
+export const logout = () => call('logout');
+export const checkConnection = () => call('check_connection');
+export const saveDiagnostics = () => call('save_diagnostics');

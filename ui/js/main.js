@@ -1,0 +1,59 @@
+// Start-up: the app's state, the language, the display settings, then the
+// first view. The header's buttons are wired here.
+import * as ipc from './ipc.js';
+import { setLang, currentLang, t } from './i18n.js';
+import { app, show, currentView, registerView, applySettings, announce, sessionActive, sessionStopped, stayLoggedIn } from './shell.js';
+import * as welcome from './views/welcome.js';
+import * as login from './views/login.js';
+import * as home from './views/home.js';
+import * as documentViews from './views/document.js';
+import * as verify from './views/verify.js';
+import * as settings from './views/settings.js';
+import * as about from './views/about.js';
+
+registerView('welcome', welcome);
+registerView('login', login.credentials);
+registerView('code', login.code);
+registerView('blocked', login.blocked);
+registerView('home', home);
+registerView('document', documentViews.reading);
+registerView('signed', documentViews.signed);
+registerView('verify', verify);
+registerView('settings', settings);
+registerView('about', about);
+
+// Authenticated calls restart the idle clock; logging out stops it.
+const SESSION_CALLS = new Set(['home', 'document', 'begin_sign', 'sign_code', 'decline', 'signed', 'save_signed', 'keep_alive', 'login_code']);
+ipc.setOnCall((command) => {
+  if (command === 'logout') sessionStopped();
+  else if (SESSION_CALLS.has(command)) sessionActive();
+});
+
+async function start() {
+  app.state = await ipc.appState();
+  await setLang(app.state.settings.lang);
+  applySettings(app.state.settings);
+  if (app.state.demo) announce(t('demo_banner'));
+
+  document.getElementById('nav').addEventListener('click', (event) => {
+    const target = event.target.closest('[data-view]');
+    if (target) show(target.dataset.view);
+  });
+  document.getElementById('logout').addEventListener('click', async () => {
+    app.state = await ipc.logout();
+    sessionStopped();
+    await show('welcome', { notice: t('logged_out') });
+  });
+  document.getElementById('lang-switch').addEventListener('click', async () => {
+    const next = currentLang() === 'da' ? 'en' : 'da';
+    app.state = await ipc.setSettings({ ...app.state.settings, lang: next });
+    await setLang(next);
+    const { name, params } = currentView();
+    await show(name, params);
+  });
+  document.getElementById('idle-stay').addEventListener('click', stayLoggedIn);
+
+  await show(app.state.logged_in ? 'home' : 'welcome');
+}
+
+start();

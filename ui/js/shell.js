@@ -1,0 +1,173 @@
+// The frame around the views: showing a view and moving focus to it,
+// announcing, the progress indicator, errors, the DEMO banner and the
+// session's idle warning.
+import * as ipc from './ipc.js';
+import { t, formatTime } from './i18n.js';
+import { h, uid } from './dom.js';
+
+const views = new Map();
+let current = { name: null, params: {} };
+export const app = { state: null };
+
+export function registerView(name, module) {
+  views.set(name, module);
+}
+
+/**
+ * Shows a view. `render(params)` returns {node, focus?}: the element to
+ * focus, else the view's h1. Focus moves on every step (WCAG 2.4.3).
+ */
+export async function show(name, params = {}) {
+  const view = views.get(name);
+  current = { name, params };
+  const main = document.getElementById('main');
+  const { node, focus } = await view.render(params);
+  main.replaceChildren(node);
+  const heading = main.querySelector('h1');
+  document.title = [heading?.textContent, app.state?.demo ? t('demo_title') : t('app_name')]
+    .filter(Boolean)
+    .join(' — ');
+  updateChrome();
+  const target = focus ?? heading;
+  if (target) {
+    if (!target.hasAttribute('tabindex') && target.tagName === 'H1') target.setAttribute('tabindex', '-1');
+    target.focus();
+  }
+}
+
+/** The view now shown and its parameters (to re-render after a language switch). */
+export function currentView() {
+  return current;
+}
+
+/** Says `text` to screen readers by inserting a new node: WebKitGTK reports insertions, not text changes. */
+export function announce(text) {
+  const region = document.getElementById('announce');
+  region.replaceChildren(h('p', {}, text));
+}
+
+/** Runs `work`, showing progress after 300 ms and marking `main` busy. */
+export async function busy(work, button) {
+  const indicator = document.getElementById('busy');
+  const main = document.getElementById('main');
+  const timer = setTimeout(() => {
+    indicator.hidden = false;
+    main.setAttribute('aria-busy', 'true');
+  }, 300);
+  if (button) button.setAttribute('aria-disabled', 'true');
+  try {
+    return await work();
+  } finally {
+    clearTimeout(timer);
+    indicator.hidden = true;
+    main.removeAttribute('aria-busy');
+    if (button) button.removeAttribute('aria-disabled');
+  }
+}
+
+/**
+ * Shows an error in `box` (a new role=alert node, so it is announced), ties
+ * it to `field` with aria-describedby and aria-invalid, and moves focus to
+ * the field, or to the message when there is no field.
+ */
+export function showError(box, err, field) {
+  const id = uid('error');
+  const message = h('p', { id, class: 'error', role: 'alert', tabindex: field ? null : '-1' },
+    h('strong', {}, `${t('error_heading')}: `), err.message || err.code);
+  box.replaceChildren(message);
+  if (field) {
+    const hints = (field.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && !x.startsWith('error-'));
+    field.setAttribute('aria-describedby', [id, ...hints].join(' '));
+    field.setAttribute('aria-invalid', 'true');
+    field.focus();
+  } else {
+    message.focus();
+  }
+  return message;
+}
+
+export function clearError(box, field) {
+  box.replaceChildren();
+  if (field) {
+    field.removeAttribute('aria-invalid');
+    const hints = (field.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && !x.startsWith('error-'));
+    if (hints.length) field.setAttribute('aria-describedby', hints.join(' '));
+    else field.removeAttribute('aria-describedby');
+  }
+}
+
+/** Header state: the DEMO banner, and what the menu offers. */
+export function updateChrome() {
+  const state = app.state ?? {};
+  const banner = document.getElementById('demo-banner');
+  banner.hidden = !state.demo;
+  banner.textContent = state.demo ? t('demo_banner') : '';
+  for (const el of document.querySelectorAll('[data-view="home"], #logout')) el.hidden = !state.logged_in;
+  for (const el of document.querySelectorAll('#nav [data-view]')) {
+    if (el.dataset.view === current.name) el.setAttribute('aria-current', 'page');
+    else el.removeAttribute('aria-current');
+  }
+}
+
+/** Applies the display settings to the page. */
+export function applySettings(settings) {
+  const root = document.documentElement;
+  root.style.fontSize = `${settings.text_size}%`;
+  root.classList.toggle('high-contrast', settings.high_contrast);
+  root.classList.toggle('reduce-motion', settings.reduced_motion);
+}
+
+// ---- session idle warning (WCAG 2.2.1) ------------------------------------
+
+const WARN_BEFORE_S = 120;
+let idle = { timeoutS: 0, lastCall: 0, warnTimer: null, endTimer: null };
+
+/** Starts (or restarts) the idle clock after a login or an authenticated call. */
+export function sessionActive(timeoutS) {
+  if (timeoutS) idle.timeoutS = timeoutS;
+  if (!idle.timeoutS || !app.state?.logged_in) return;
+  idle.lastCall = Date.now();
+  clearTimeout(idle.warnTimer);
+  clearTimeout(idle.endTimer);
+  hideIdleWarning();
+  const warnInMs = Math.max(0, (idle.timeoutS - WARN_BEFORE_S) * 1000);
+  idle.warnTimer = setTimeout(showIdleWarning, warnInMs);
+  idle.endTimer = setTimeout(sessionEnded, idle.timeoutS * 1000);
+}
+
+export function sessionStopped() {
+  clearTimeout(idle.warnTimer);
+  clearTimeout(idle.endTimer);
+  idle.timeoutS = 0;
+  hideIdleWarning();
+}
+
+/** Shows the warning now (also used by tests and the trainer's scenario). */
+export function showIdleWarning() {
+  const box = document.getElementById('idle-warning');
+  const end = new Date(idle.lastCall + idle.timeoutS * 1000).toISOString();
+  document.getElementById('idle-text').textContent = t('idle_text', { time: formatTime(end) });
+  box.hidden = false;
+  document.getElementById('idle-stay').focus();
+}
+
+function hideIdleWarning() {
+  document.getElementById('idle-warning').hidden = true;
+}
+
+async function sessionEnded() {
+  sessionStopped();
+  try {
+    app.state = await ipc.logout();
+  } catch {
+    if (app.state) app.state.logged_in = false;
+  }
+  await show('welcome', { notice: t('idle_logged_out') });
+}
+
+export async function stayLoggedIn() {
+  const view = await ipc.keepAlive();
+  sessionActive(view.idle_timeout_s);
+  announce(t('stayed'));
+  document.getElementById('main').focus();
+}

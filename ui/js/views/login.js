@@ -1,0 +1,193 @@
+// 2. Log in, 3./6. the code step (for logging in and for signing), and the
+// screen for a wait or a locked card.
+import * as ipc from '../ipc.js';
+import { t, formatTime } from '../i18n.js';
+import { h, uid } from '../dom.js';
+import { app, show, busy, showError, clearError, announce, sessionActive } from '../shell.js';
+import { demoCardTable } from './card.js';
+
+const BLOCKING = new Set(['too_many_attempts', 'card_locked']);
+
+function field(label, input, hint) {
+  const id = input.id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), hint, input);
+}
+
+export const credentials = {
+  async render() {
+    const errors = h('div', { class: 'errors' });
+    const username = h('input', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', required: true });
+    const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    const publicComputer = h('input', { id: 'public-computer', type: 'checkbox' });
+    const submit = h('button', { type: 'submit', class: 'primary' }, t('next'));
+    const form = h('form', { novalidate: true, class: 'form' },
+      errors,
+      field(t('username'), username),
+      field(t('password'), password),
+      h('div', { class: 'check' }, publicComputer, h('label', { for: 'public-computer' }, t('public_computer'))),
+      h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'secondary', onclick: () => show('welcome') }, t('back'))));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      clearError(errors, username);
+      clearError(errors, password);
+      for (const [input, label] of [[username, t('username')], [password, t('password')]]) {
+        if (!input.value.trim()) {
+          showError(errors, { code: 'required', message: t('field_required', { field: label }) }, input);
+          return;
+        }
+      }
+      busy(async () => {
+        try {
+          const prompt = await ipc.login(username.value, password.value, publicComputer.checked);
+          password.value = '';
+          await show('code', { prompt });
+        } catch (err) {
+          password.value = '';
+          if (BLOCKING.has(err.code)) await show('blocked', { err });
+          else showError(errors, err, err.code === 'invalid_credentials' ? password : null);
+        }
+      }, submit);
+    });
+    return {
+      node: h('section', { class: 'view', 'aria-labelledby': 'login-title' },
+        h('h1', { id: 'login-title' }, t('login_title')), form),
+      focus: username,
+    };
+  },
+};
+
+export const code = {
+  async render({ prompt, documentId }) {
+    const signing = prompt.purpose === 'sign';
+    const errors = h('div', { class: 'errors' });
+    const ids = { find: uid('find'), hint: uid('hint'), attempts: uid('attempts'), expires: uid('expires'), card: uid('card') };
+    const input = h('input', {
+      id: 'code', name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
+      maxlength: '9', size: '9', class: 'code-input', required: true,
+      'aria-describedby': `${ids.find} ${ids.hint} ${ids.attempts}`,
+    });
+    const attempts = h('p', { id: ids.attempts }, t('attempts', { n: prompt.attempts_left }));
+    const expires = h('p', { id: ids.expires }, t('expires', { time: formatTime(prompt.expires_at) }));
+    const expiredBox = h('div', { class: 'expired' });
+    const submit = h('button', { type: 'submit', class: 'primary' }, t(signing ? 'code_submit_sign' : 'code_submit_login'));
+
+    const newKey = () => busy(async () => {
+      try {
+        const next = signing ? await ipc.beginSign(documentId) : await ipc.renewLoginPrompt();
+        await show('code', { prompt: next, documentId });
+      } catch (err) {
+        if (BLOCKING.has(err.code)) await show('blocked', { err });
+        else showError(errors, err);
+      }
+    });
+    // When the key expires, say so and offer a new one: the expired prompt
+    // was counted already, so a new key costs nothing more.
+    const msLeft = Math.max(0, prompt.expires_in_s * 1000);
+    const expiryTimer = setTimeout(() => {
+      if (!document.body.contains(input)) return;
+      const button = h('button', { type: 'button', class: 'primary', onclick: newKey }, t('new_key'));
+      expiredBox.replaceChildren(h('p', { role: 'alert' }, t('expired')), button);
+      button.focus();
+    }, msLeft);
+
+    const cancel = async () => {
+      clearTimeout(expiryTimer);
+      if (signing) {
+        await ipc.cancelSign();
+        await show('document', { id: documentId });
+      } else {
+        await ipc.cancelLogin();
+        await show('welcome');
+      }
+    };
+
+    let cardBlock = null;
+    if (prompt.demo_card) {
+      const card = demoCardTable(prompt.demo_card, ids.card);
+      card.hidden = true;
+      const toggle = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', 'aria-controls': ids.card }, t('show_card'));
+      toggle.addEventListener('click', () => {
+        const open = card.hidden;
+        card.hidden = !open;
+        toggle.setAttribute('aria-expanded', String(open));
+        toggle.textContent = t(open ? 'hide_card' : 'show_card');
+      });
+      cardBlock = h('div', { class: 'demo-card-block' }, toggle, card);
+    }
+
+    const form = h('form', { novalidate: true, class: 'form' },
+      errors,
+      h('div', { class: 'field' },
+        h('label', { for: 'code' }, t('code_input', { key: prompt.key })),
+        h('p', { id: ids.hint, class: 'hint' }, t('code_hint')),
+        input),
+      attempts, expires, expiredBox,
+      h('p', { class: 'warning' }, h('span', { class: 'warning-mark', 'aria-hidden': 'true' }, '!'), ' ', t('abandon_warning')),
+      h('div', { class: 'actions' }, submit,
+        h('button', { type: 'button', class: 'secondary', onclick: cancel }, t('cancel'))));
+
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      clearError(errors, input);
+      busy(async () => {
+        try {
+          if (signing) {
+            const result = await ipc.signCode(input.value);
+            clearTimeout(expiryTimer);
+            await show('signed', { result });
+          } else {
+            const homeView = await ipc.loginCode(input.value);
+            clearTimeout(expiryTimer);
+            app.state = { ...app.state, logged_in: true };
+            sessionActive(homeView.idle_timeout_s);
+            await show('home', { view: homeView });
+          }
+        } catch (err) {
+          input.value = '';
+          const step = signing ? null : await ipc.loginStep().catch(() => null);
+          if (BLOCKING.has(err.code) || step?.step === 'waiting' || step?.step === 'locked') {
+            clearTimeout(expiryTimer);
+            await show('blocked', { err });
+            return;
+          }
+          if (!signing && step?.step === 'credentials') {
+            clearTimeout(expiryTimer);
+            await show('login');
+            const box = document.querySelector('#main .errors');
+            showError(box, err);
+            return;
+          }
+          const left = signing ? (await ipc.signPrompt().catch(() => null))?.attempts_left : step?.attempts_left;
+          if (left !== undefined && left !== null) attempts.replaceChildren(t('attempts', { n: left }));
+          showError(errors, err, input);
+        }
+      }, submit);
+    });
+
+    const node = h('section', { class: 'view code-step', 'aria-labelledby': 'code-title' },
+      h('h1', { id: 'code-title' }, t(signing ? 'code_title_sign' : 'code_title_login')),
+      signing && prompt.document_title ? h('p', { class: 'lead' }, t('signing_doc', { title: prompt.document_title })) : null,
+      h('dl', { class: 'key-box' },
+        h('div', {}, h('dt', {}, t('code_card')), h('dd', { class: 'serial' }, prompt.card_serial)),
+        h('div', {}, h('dt', {}, t('code_key')), h('dd', { class: 'key' }, prompt.key))),
+      h('p', { id: ids.find }, t('code_find', { key: prompt.key, serial: prompt.card_serial })),
+      h('div', { class: cardBlock ? 'code-columns' : '' }, form, cardBlock));
+    announce(t('code_find', { key: prompt.key, serial: prompt.card_serial }));
+    return { node, focus: input };
+  },
+};
+
+export const blocked = {
+  async render({ err }) {
+    const locked = err.code === 'card_locked';
+    const message = h('p', { class: 'error', role: 'alert' }, err.message);
+    return {
+      node: h('section', { class: 'view', 'aria-labelledby': 'blocked-title' },
+        h('h1', { id: 'blocked-title' }, t(locked ? 'locked_title' : 'waiting_title')),
+        message,
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'primary', onclick: () => show('welcome') }, t('back')))),
+    };
+  },
+};

@@ -1,0 +1,76 @@
+// 9. Settings: language, text size, high contrast, reduced motion, and the
+// server (advanced, read from the configuration file).
+import * as ipc from '../ipc.js';
+import { t, setLang } from '../i18n.js';
+import { h } from '../dom.js';
+import { app, show, busy, showError, applySettings, announce } from '../shell.js';
+
+function radios(name, legend, options, checked) {
+  return h('fieldset', {},
+    h('legend', {}, legend),
+    options.map(([value, label, lang]) => h('div', { class: 'check' },
+      h('input', { type: 'radio', name, id: `${name}-${value}`, value, checked: String(value) === String(checked) }),
+      h('label', { for: `${name}-${value}`, lang: lang ?? null }, label))));
+}
+
+export async function render({ notice } = {}) {
+  const s = app.state.settings;
+  const errors = h('div', { class: 'errors' });
+  const contrast = h('input', { type: 'checkbox', id: 'high-contrast', checked: s.high_contrast });
+  const motion = h('input', { type: 'checkbox', id: 'reduced-motion', checked: s.reduced_motion });
+  const save = h('button', { type: 'submit', class: 'primary' }, t('settings_save'));
+  const form = h('form', { class: 'form', novalidate: true },
+    errors,
+    notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    radios('lang', t('language'), [['da', 'Dansk', 'da'], ['en', 'English', 'en']], s.lang),
+    radios('text-size', t('text_size'), [[100, t('size_100')], [125, t('size_125')], [150, t('size_150')], [200, t('size_200')]], s.text_size),
+    h('fieldset', {}, h('legend', {}, t('display')),
+      h('div', { class: 'check' }, contrast, h('label', { for: 'high-contrast' }, t('high_contrast'))),
+      h('div', { class: 'check' }, motion, h('label', { for: 'reduced-motion' }, t('reduced_motion')))),
+    app.state.demo ? h('p', { class: 'muted' }, t('settings_demo_note')) : null,
+    h('div', { class: 'actions' }, save));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const next = {
+      lang: data.get('lang'),
+      text_size: Number(data.get('text-size')),
+      high_contrast: contrast.checked,
+      reduced_motion: motion.checked,
+    };
+    busy(async () => {
+      try {
+        app.state = await ipc.setSettings(next);
+        applySettings(app.state.settings);
+        await setLang(app.state.settings.lang);
+        await show('settings', { notice: t('settings_saved') });
+        announce(t('settings_saved'));
+      } catch (err) {
+        showError(errors, err);
+      }
+    }, save);
+  });
+
+  const connectButton = h('button', { type: 'button', class: 'secondary' }, t('connect'));
+  const serverErrors = h('div', { class: 'errors' });
+  connectButton.addEventListener('click', () => busy(async () => {
+    try {
+      app.state = await ipc.connect();
+      serverErrors.replaceChildren(h('p', { role: 'status' }, t('connected')));
+    } catch (err) {
+      showError(serverErrors, err);
+    }
+  }, connectButton));
+
+  return {
+    node: h('section', { class: 'view', 'aria-labelledby': 'settings-title' },
+      h('h1', { id: 'settings-title' }, t('settings_title')),
+      form,
+      h('section', { class: 'advanced', 'aria-labelledby': 'server-title' },
+        h('h2', { id: 'server-title' }, t('server_heading')),
+        h('p', {}, app.state.server ? t('server_current', { url: app.state.server }) : t('server_none')),
+        h('p', { class: 'muted' }, t('server_help')),
+        serverErrors,
+        app.state.server && !app.state.demo ? h('div', { class: 'actions' }, connectButton) : null)),
+  };
+}

@@ -1,0 +1,58 @@
+// 1. Welcome: log in to the configured server, or start the demo.
+import * as ipc from '../ipc.js';
+import { t } from '../i18n.js';
+import { h } from '../dom.js';
+import { app, show, busy, showError, announce, updateChrome } from '../shell.js';
+
+export function demoAccountsTable(accounts) {
+  return h('table', { class: 'accounts' },
+    h('caption', {}, t('demo_accounts_caption')),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, t('th_username')),
+      h('th', { scope: 'col' }, t('th_password')),
+      h('th', { scope: 'col' }, t('th_name')))),
+    h('tbody', {}, accounts.map((a) => h('tr', {},
+      h('td', {}, h('code', {}, a.username)),
+      h('td', {}, h('code', {}, a.password)),
+      h('td', {}, a.name)))));
+}
+
+export async function render({ notice } = {}) {
+  const state = app.state;
+  const errors = h('div', { class: 'errors' });
+  const loginButton = h('button', { type: 'button', class: 'primary' }, t('welcome_login'));
+  loginButton.addEventListener('click', () => busy(async () => {
+    try {
+      if (!state.demo) app.state = await ipc.connect();
+      await show('login');
+    } catch (err) {
+      showError(errors, err);
+    }
+  }, loginButton));
+  const demoButton = h('button', { type: 'button', class: state.server ? 'secondary' : 'primary' }, t('welcome_demo'));
+  demoButton.addEventListener('click', () => busy(async () => {
+    try {
+      app.state = await ipc.startDemo();
+      updateChrome();
+      announce(t('demo_started'));
+      await show('welcome');
+    } catch (err) {
+      showError(errors, err);
+    }
+  }, demoButton));
+
+  const node = h('section', { class: 'view welcome', 'aria-labelledby': 'welcome-title' },
+    h('h1', { id: 'welcome-title' }, t('welcome_title')),
+    notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    h('p', { class: 'lead' }, t('welcome_intro')),
+    errors,
+    state.demo
+      ? [h('div', { class: 'actions' }, loginButton),
+         h('h2', {}, t('demo_accounts')),
+         demoAccountsTable(state.demo_accounts)]
+      : [state.server
+          ? h('div', { class: 'choice' }, h('p', {}, t('welcome_server', { server: state.server })), loginButton)
+          : h('p', {}, t('welcome_no_server')),
+         h('div', { class: 'choice' }, h('p', {}, t('welcome_demo_hint')), demoButton)]);
+  return { node };
+}
