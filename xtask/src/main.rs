@@ -1,8 +1,9 @@
 //! Project tasks, run as `cargo xtask <task>` (the rust-analyzer pattern:
 //! Rust instead of shell scripts, so they work wherever cargo does).
 //!
-//! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, every test.
-//! - `cargo xtask demo`: the reference backend with demo data, and how to use it.
+//! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, every test
+//!   (Rust, the UI in Chromium, the real app under Xvfb, its AT-SPI tree).
+//! - `cargo xtask demo`: the desktop app in demo mode (backend embedded).
 //! - `cargo xtask bench [backend|client]`: benchmarks (figures in BENCHMARKS.md).
 
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ usage: cargo xtask <task>
 
 tasks:
   test             install missing system packages, then fmt check, clippy -D warnings, all tests
-  demo             start the reference backend with demo accounts and print how to use it
+  demo             open the desktop app in demo mode (needs a display; says what to do without one)
   bench [backend|client]
                    backend: argon2 bound, logins/s and signatures/s over HTTPS;
                    client: signed-copy export and verification (see BENCHMARKS.md)
@@ -101,7 +102,47 @@ fn test() -> Result<()> {
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--locked"]);
     run(tests)?;
-    ui_tests()
+    ui_tests()?;
+    desktop_tests()
+}
+
+/// tauri-driver, installed under target/tools (about a minute, once).
+fn tauri_driver() -> Result<PathBuf> {
+    let bin = root().join("target/tools/bin/tauri-driver");
+    if !bin.exists() {
+        let mut install = cargo();
+        install.args([
+            "install",
+            "tauri-driver",
+            "--version",
+            "^2",
+            "--locked",
+            "--root",
+            "target/tools",
+        ]);
+        run(install)?;
+    }
+    Ok(bin)
+}
+
+/// The real app (the debug build made above): end to end under Xvfb through
+/// tauri-driver, then its accessibility tree over AT-SPI in a private bus.
+fn desktop_tests() -> Result<()> {
+    let driver = tauri_driver()?;
+    let app = root().join("target/debug/kodekort-desktop");
+    let mut e2e = Command::new("node");
+    e2e.args(["--test", "desktop.e2e.test.mjs"])
+        .current_dir(root().join("tests/ui"))
+        .env("TAURI_DRIVER", &driver)
+        .env("KODEKORT_APP", &app);
+    run(e2e)?;
+    // Debian's python3: pyatspi is a Debian package, not on PyPI.
+    let mut atspi = Command::new("dbus-run-session");
+    atspi
+        .args(["--", "/usr/bin/python3", "tests/ui/atspi_tree.py"])
+        .arg(&app)
+        .current_dir(root());
+    run(atspi)
 }
 
 /// The UI in Debian's headless Chromium: npm packages from the committed

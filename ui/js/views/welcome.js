@@ -20,7 +20,7 @@ export function demoAccountsTable(accounts) {
 export async function render({ notice } = {}) {
   const state = app.state;
   const errors = h('div', { class: 'errors' });
-  const loginButton = h('button', { type: 'button', class: 'primary' }, t('welcome_login'));
+  const loginButton = h('button', { type: 'button', id: 'start-login', class: 'primary' }, t('welcome_login'));
   loginButton.addEventListener('click', () => busy(async () => {
     try {
       if (!state.demo) app.state = await ipc.connect();
@@ -29,7 +29,7 @@ export async function render({ notice } = {}) {
       showError(errors, err);
     }
   }, loginButton));
-  const demoButton = h('button', { type: 'button', class: state.server ? 'secondary' : 'primary' }, t('welcome_demo'));
+  const demoButton = h('button', { type: 'button', id: 'start-demo', class: state.server ? 'secondary' : 'primary' }, t('welcome_demo'));
   demoButton.addEventListener('click', () => busy(async () => {
     try {
       app.state = await ipc.startDemo();

@@ -1,0 +1,149 @@
+// The real desktop app under a virtual display: Xvfb, tauri-driver and
+// WebKitWebDriver, spoken to over the W3C WebDriver protocol with fetch
+// (a handful of endpoints; no client library needed).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { root } from './harness.mjs';
+
+export const APP = process.env.KODEKORT_APP ?? path.join(root, 'target/debug/kodekort-desktop');
+export const TAURI_DRIVER = process.env.TAURI_DRIVER ?? path.join(root, 'target/tools/bin/tauri-driver');
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.end(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** A private home, so WebKit writes nothing outside a temp folder. */
+export function privateEnv(display) {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kodekort-e2e-'));
+  return {
+    ...process.env,
+    DISPLAY: display,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local/share'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_RUNTIME_DIR: home,
+    KODEKORT_CONFIG: path.join(home, 'kodekort.toml'),
+    LANG: 'en_GB.UTF-8',
+    NO_AT_BRIDGE: '1',
+  };
+}
+
+/** Starts Xvfb on a free display number; returns {display, stop}. */
+export async function startXvfb() {
+  for (let n = 90; n < 110; n += 1) {
+    if (fs.existsSync(`/tmp/.X11-unix/X${n}`) || fs.existsSync(`/tmp/.X${n}-lock`)) continue;
+    const xvfb = spawn('Xvfb', [`:${n}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
+    for (let i = 0; i < 50; i += 1) {
+      if (fs.existsSync(`/tmp/.X11-unix/X${n}`)) return { display: `:${n}`, stop: () => xvfb.kill('SIGTERM') };
+      await sleep(100);
+    }
+    xvfb.kill('SIGTERM');
+  }
+  throw new Error('no free X display for Xvfb');
+}
+
+/** tauri-driver on a free port. Stop it with SIGTERM so WebKitWebDriver goes too. */
+export async function startDriver(env) {
+  for (const file of [APP, TAURI_DRIVER]) {
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`cargo xtask test\`, which builds and installs it`);
+  }
+  const port = 4444 + Math.floor(Math.random() * 1000);
+  const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(port + 1000)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  driver.stderr.on('data', (d) => { log += d; });
+  for (let i = 0; i < 100; i += 1) {
+    if (await portOpen(port)) return { url: `http://127.0.0.1:${port}`, stop: () => driver.kill('SIGTERM'), log: () => log };
+    await sleep(100);
+  }
+  driver.kill('SIGTERM');
+  throw new Error(`tauri-driver did not listen: ${log}`);
+}
+
+export class Session {
+  constructor(url) {
+    this.url = url;
+  }
+
+  async command(method, route, body) {
+    const response = await fetch(`${this.url}${route}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (!response.ok) throw new Error(`${method} ${route}: ${JSON.stringify(json.value)}`);
+    return json.value;
+  }
+
+  async start(args = []) {
+    const value = await this.command('POST', '/session', {
+      capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP, args } } },
+    });
+    this.id = value.sessionId;
+    return this;
+  }
+
+  route(rest) {
+    return `/session/${this.id}${rest}`;
+  }
+
+  async find(css) {
+    const value = await this.command('POST', this.route('/element'), { using: 'css selector', value: css });
+    return value[ELEMENT];
+  }
+
+  /** Waits until `css` matches a displayed element. */
+  async waitFor(css, timeoutMs = 20000) {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const shown = await this.execute('const e = document.querySelector(arguments[0]); return !!e && !e.closest("[hidden]");', [css]);
+      if (shown) return this.find(css);
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${css}`);
+  }
+
+  async click(css) {
+    const el = await this.waitFor(css);
+    await this.command('POST', this.route(`/element/${el}/click`), {});
+  }
+
+  async type(css, text) {
+    const el = await this.waitFor(css);
+    await this.command('POST', this.route(`/element/${el}/value`), { text });
+  }
+
+  async text(css) {
+    const el = await this.waitFor(css);
+    return this.command('GET', this.route(`/element/${el}/text`));
+  }
+
+  execute(script, args = []) {
+    return this.command('POST', this.route('/execute/sync'), { script, args });
+  }
+
+  executeAsync(script, args = []) {
+    return this.command('POST', this.route('/execute/async'), { script, args });
+  }
+
+  async screenshot(file) {
+    const png = await this.command('GET', this.route('/screenshot'));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Buffer.from(png, 'base64'));
+  }
+
+  async end() {
+    if (this.id) await this.command('DELETE', this.route('')).catch(() => {});
+  }
+}
