@@ -121,11 +121,14 @@ fn only_ipc_js_reaches_the_ipc_and_no_script_is_inline() {
             || text.contains("__TAURI")
             || text.contains("vendor/tauri-api");
         assert_eq!(touches_ipc, name == "ipc.js", "{}", script.display());
-        assert!(
-            !text.contains("innerHTML"),
-            "{}: no innerHTML",
-            script.display()
-        );
+        for sink in [
+            ".innerHTML",
+            ".outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+        ] {
+            assert!(!text.contains(sink), "{}: {sink}", script.display());
+        }
     }
     let html = read("ui/index.html");
     for tag in html.split("<script").skip(1) {

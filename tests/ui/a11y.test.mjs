@@ -181,7 +181,8 @@ for (const lang of ['da', 'en']) {
 }
 
 test('canary: axe catches a planted unlabelled input', async () => {
-  const { page, context } = await openApp(browser, url, {});
+  const { page, context, problems } = await openApp(browser, url, {});
+  await check(page, problems, 'welcome without a server or the demo');
   await page.evaluate(() => {
     const input = document.createElement('input');
     input.type = 'text';

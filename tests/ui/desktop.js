@@ -62,8 +62,10 @@ export async function startDriver(env) {
   const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(port + 1000)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   driver.stderr.on('data', (d) => { log += d; });
+  // Both tauri-driver and the WebKitWebDriver behind it must listen, or
+  // the first request is reset.
   for (let i = 0; i < 100; i += 1) {
-    if (await portOpen(port)) return { url: `http://127.0.0.1:${port}`, stop: () => driver.kill('SIGTERM'), log: () => log };
+    if ((await portOpen(port)) && (await portOpen(port + 1000))) return { url: `http://127.0.0.1:${port}`, stop: () => driver.kill('SIGTERM'), log: () => log };
     await sleep(100);
   }
   driver.kill('SIGTERM');
@@ -87,11 +89,18 @@ export class Session {
   }
 
   async start(args = []) {
-    const value = await this.command('POST', '/session', {
-      capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP, args } } },
-    });
-    this.id = value.sessionId;
-    return this;
+    const capabilities = { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP, args } } };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const value = await this.command('POST', '/session', { capabilities });
+        this.id = value.sessionId;
+        return this;
+      } catch (err) {
+        // A connection reset while the drivers settle: try again, a few times.
+        if (attempt >= 5 || !(err instanceof TypeError)) throw err;
+        await sleep(500);
+      }
+    }
   }
 
   route(rest) {

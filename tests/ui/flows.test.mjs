@@ -216,3 +216,26 @@ test('the vendored @tauri-apps/api is the locked npm release, unchanged', () => 
     assert.ok(vendored.equals(locked), `${file} differs from node_modules`);
   }
 });
+
+test('a session the server ended leads back to the start, saying why', async () => {
+  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true, errors: { home: 'session_expired' } });
+  await page.locator('#start-login').click();
+  await page.locator('#username').fill(account.username);
+  await page.locator('#password').fill(account.password);
+  await page.keyboard.press('Enter');
+  await page.locator('.demo-card-block button').click();
+  const code = await page.evaluate(() => {
+    const k = document.querySelector('.key-box .key').textContent;
+    return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
+  });
+  await page.locator('#code').fill(code);
+  await page.keyboard.press('Enter');
+  await page.locator('.card-panel').waitFor();
+  await page.locator('#nav [data-view=home]').click();
+  await page.locator('#welcome-title').waitFor();
+  assert.match(await page.locator('main .notice').innerText(), /session has ended/);
+  assert.equal(await page.locator('#logout').isHidden(), true);
+  assert.equal((await focused(page)).id, 'welcome-title');
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -4,11 +4,19 @@
 import { invoke } from '../vendor/tauri-api/core.js';
 
 let onCall = () => {};
+let onSessionEnded = () => {};
 
 /** Called after every command that reached the app (resets the idle clock). */
 export function setOnCall(callback) {
   onCall = callback;
 }
+
+/** Called when a command finds the session over (expired, or logged out elsewhere). */
+export function setOnSessionEnded(callback) {
+  onSessionEnded = callback;
+}
+
+const SESSION_OVER = new Set(['session_expired', 'unauthenticated']);
 
 async function call(command, args = {}) {
   try {
@@ -18,6 +26,7 @@ async function call(command, args = {}) {
   } catch (err) {
     if (err && typeof err === 'object' && typeof err.code === 'string') {
       onCall(command);
+      if (SESSION_OVER.has(err.code)) onSessionEnded(err);
       throw err;
     }
     throw { code: 'ipc_failed', message: String(err ?? '') };

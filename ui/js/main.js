@@ -29,6 +29,13 @@ ipc.setOnCall((command) => {
   else if (SESSION_CALLS.has(command)) sessionActive();
 });
 
+// The server ended the session: back to the start, saying why.
+ipc.setOnSessionEnded((err) => {
+  sessionStopped();
+  if (app.state) app.state.logged_in = false;
+  queueMicrotask(() => show('welcome', { notice: err.message }));
+});
+
 async function start() {
   app.state = await ipc.appState();
   await setLang(app.state.settings.lang);

@@ -17,11 +17,17 @@ export function registerView(name, module) {
  * Shows a view. `render(params)` returns {node, focus?}: the element to
  * focus, else the view's h1. Focus moves on every step (WCAG 2.4.3).
  */
+let navigation = 0;
+
 export async function show(name, params = {}) {
   const view = views.get(name);
-  current = { name, params };
+  navigation += 1;
+  const mine = navigation;
   const main = document.getElementById('main');
   const { node, focus } = await view.render(params);
+  // A later show() (say, "session ended" during a render) wins.
+  if (mine !== navigation) return;
+  current = { name, params };
   main.replaceChildren(node);
   const heading = main.querySelector('h1');
   document.title = [heading?.textContent, app.state?.demo ? t('demo_title') : t('app_name')]

@@ -20,9 +20,11 @@ usage: cargo xtask <task>
 tasks:
   test             install missing system packages, then fmt check, clippy -D warnings, all tests
   demo             open the desktop app in demo mode (needs a display; says what to do without one)
-  bench [backend|client]
+  screenshots      every screen of the real app, Danish and English, into docs/screenshots/
+  bench [backend|client|app]
                    backend: argon2 bound, logins/s and signatures/s over HTTPS;
-                   client: signed-copy export and verification (see BENCHMARKS.md)
+                   client: signed-copy export and verification;
+                   app: start-up time and memory against a bare Tauri app (see BENCHMARKS.md)
 ";
 
 fn main() -> ExitCode {
@@ -31,8 +33,12 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] => test(),
         ["demo"] => demo::run(),
-        ["bench"] => bench("backend").and_then(|()| bench("client")),
+        ["screenshots"] => screenshots(),
+        ["bench"] => bench("backend")
+            .and_then(|()| bench("client"))
+            .and_then(|()| bench_app()),
         ["bench", which @ ("backend" | "client")] => bench(which),
+        ["bench", "app"] => bench_app(),
         ["help"] | ["--help"] | ["-h"] => {
             print!("{USAGE}");
             Ok(())
@@ -104,6 +110,67 @@ fn test() -> Result<()> {
     run(tests)?;
     ui_tests()?;
     desktop_tests()
+}
+
+/// Builds what the real-app tasks need: the binaries, tauri-driver, npm packages.
+fn app_tools() -> Result<PathBuf> {
+    system::ensure(system::BUILD_PACKAGES)?;
+    system::ensure(system::DESKTOP_PACKAGES)?;
+    system::ensure(system::TEST_PACKAGES)?;
+    system::ensure(system::APP_TEST_PACKAGES)?;
+    let mut bins = cargo();
+    bins.args(["build", "--workspace", "--bins", "--locked"]);
+    run(bins)?;
+    let mut ci = Command::new("npm");
+    ci.args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(root().join("tests/ui"));
+    run(ci)?;
+    tauri_driver()
+}
+
+fn screenshots() -> Result<()> {
+    let driver = app_tools()?;
+    let mut shots = Command::new("node");
+    shots
+        .arg("tests/ui/screenshots.mjs")
+        .current_dir(root())
+        .env("TAURI_DRIVER", &driver)
+        .env("KODEKORT_APP", root().join("target/debug/kodekort-desktop"));
+    run(shots)
+}
+
+/// The app against a bare Tauri app, both release builds with the same
+/// profile, measured in one run (tests/bench/app_startup.py).
+fn bench_app() -> Result<()> {
+    system::ensure(system::BUILD_PACKAGES)?;
+    system::ensure(system::DESKTOP_PACKAGES)?;
+    system::ensure(system::APP_TEST_PACKAGES)?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "kodekort-desktop",
+        "-p",
+        "hello-tauri",
+    ]);
+    run(build)?;
+    let release = root().join("target/release");
+    let mut bench = Command::new("dbus-run-session");
+    bench
+        .args(["--", "/usr/bin/python3", "tests/bench/app_startup.py", "7"])
+        .arg(format!("hello={}", release.join("hello-tauri").display()))
+        .arg(format!(
+            "kodekort={}",
+            release.join("kodekort-desktop").display()
+        ))
+        .arg(format!(
+            "kodekort-demo={}:--demo",
+            release.join("kodekort-desktop").display()
+        ))
+        .current_dir(root());
+    run(bench)
 }
 
 /// tauri-driver, installed under target/tools (about a minute, once).

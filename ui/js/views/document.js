@@ -92,7 +92,7 @@ export const reading = {
             h('div', { class: 'check' }, readBox, h('label', { for: 'read-confirm' }, t('read_confirm'))),
             h('div', { class: 'actions' }, sign, declineButton),
             confirmBox)
-        : h('p', { class: 'notice' }, t('already', { status: t(`status_${doc.status}`) })),
+        : h('p', { class: 'notice' }, t('already', { status: t(`status_${doc.status}`).toLowerCase() })),
       h('div', { class: 'actions' }, h('button', { type: 'button', class: 'link-button', onclick: () => show('home') }, t('back_home'))));
     return { node };
   },

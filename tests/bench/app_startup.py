@@ -1,0 +1,164 @@
+"""`cargo xtask bench app`: the desktop app against a bare Tauri hello-world
+built the same way (release profile), in one run under Xvfb.
+
+For each launch: the time from process start until the page's "Log in"
+button is exposed over AT-SPI (the login flow is interactive: Kodekort's
+welcome screen, the hello app's form), then, after 2 s to settle, the PSS
+of the whole process tree (the app and WebKit's processes), from
+/proc/PID/smaps_rollup. Launches alternate between the apps so that
+machine noise hits both alike; the figures to compare are the ratios.
+
+Run inside a private session bus:
+    dbus-run-session -- /usr/bin/python3 tests/bench/app_startup.py RUNS NAME=PATH[:ARGS] ...
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import pyatspi
+
+
+def start_display():
+    for n in range(140, 160):
+        if not os.path.exists(f"/tmp/.X11-unix/X{n}"):
+            xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(50):
+                if os.path.exists(f"/tmp/.X11-unix/X{n}"):
+                    return f":{n}", xvfb
+                time.sleep(0.1)
+            xvfb.kill()
+    sys.exit("no free X display")
+
+
+def has_login_button(node, depth=0):
+    if node is None or depth > 40:
+        return False
+    try:
+        if node.getRoleName() == "push button" and node.name == "Log in":
+            return True
+        count = node.childCount
+    except Exception:
+        return False
+    for i in range(count):
+        try:
+            if has_login_button(node.getChildAtIndex(i), depth + 1):
+                return True
+        except Exception:
+            continue
+    return False
+
+
+def app_node(pid):
+    desktop = pyatspi.Registry.getDesktop(0)
+    for i in range(desktop.childCount):
+        try:
+            app = desktop.getChildAtIndex(i)
+            if app is not None and app.get_process_id() == pid:
+                return app
+        except Exception:
+            continue
+    return None
+
+
+def descendants(pid):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def launch(path, args, env):
+    home = tempfile.mkdtemp(prefix="kodekort-bench-")
+    env = dict(env, HOME=home, XDG_CONFIG_HOME=f"{home}/.config", XDG_DATA_HOME=f"{home}/.local/share",
+               XDG_CACHE_HOME=f"{home}/.cache", KODEKORT_CONFIG=f"{home}/kodekort.toml")
+    start = time.perf_counter()
+    proc = subprocess.Popen([path, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ready = None
+    while time.perf_counter() - start < 60:
+        node = app_node(proc.pid)
+        if node is not None and has_login_button(node):
+            ready = time.perf_counter() - start
+            break
+        time.sleep(0.02)
+    time.sleep(2.0)
+    tree = descendants(proc.pid)
+    pss = sum(pss_kib(p) for p in tree)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    shutil.rmtree(home, ignore_errors=True)
+    return ready, pss / 1024, len(tree)
+
+
+def main():
+    runs = int(sys.argv[1])
+    apps = []
+    for spec in sys.argv[2:]:
+        name, rest = spec.split("=", 1)
+        path, _, args = rest.partition(":")
+        apps.append((name, path, args.split() if args else []))
+    display, xvfb = start_display()
+    env = dict(os.environ, DISPLAY=display, LANG="en_GB.UTF-8")
+    env.pop("NO_AT_BRIDGE", None)
+    os.environ["DISPLAY"] = display
+    launcher = subprocess.Popen(["/usr/libexec/at-spi-bus-launcher", "--launch-immediately"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    results = {name: [] for name, _, _ in apps}
+    try:
+        for name, path, args in apps:  # a warm-up each: the first-ever WebKit start is slower
+            launch(path, args, env)
+        for i in range(runs):
+            for name, path, args in apps:
+                ready, pss, procs = launch(path, args, env)
+                if ready is None:
+                    sys.exit(f"{name}: the 'Log in' button never appeared")
+                results[name].append((ready, pss, procs))
+                print(f"run {i + 1} {name}: ready {ready * 1000:.0f} ms, PSS {pss:.0f} MiB in {procs} processes", flush=True)
+    finally:
+        launcher.terminate()
+        xvfb.terminate()
+    base = apps[0][0]
+    base_ready = statistics.median(r for r, _, _ in results[base])
+    base_pss = statistics.median(p for _, p, _ in results[base])
+    print()
+    print("| app | ready, median | PSS, median | ready ratio | PSS ratio |")
+    print("|---|---|---|---|---|")
+    for name, _, _ in apps:
+        ready = statistics.median(r for r, _, _ in results[name])
+        pss = statistics.median(p for _, p, _ in results[name])
+        print(f"| {name} | {ready * 1000:.0f} ms | {pss:.0f} MiB | {ready / base_ready:.2f} | {pss / base_pss:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
