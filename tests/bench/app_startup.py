@@ -99,6 +99,10 @@ def launch(path, args, env):
     home = tempfile.mkdtemp(prefix="kodekort-bench-")
     env = dict(env, HOME=home, XDG_CONFIG_HOME=f"{home}/.config", XDG_DATA_HOME=f"{home}/.local/share",
                XDG_CACHE_HOME=f"{home}/.cache", KODEKORT_CONFIG=f"{home}/kodekort.toml")
+    # A configured server, so Kodekort's welcome screen offers "Log in" (it
+    # connects only when pressed, so no server needs to run).
+    with open(f"{home}/kodekort.toml", "w") as f:
+        f.write('default_server = "bench"\n[servers.bench]\nurl = "https://127.0.0.1:9"\nca = "ca.pem"\n')
     start = time.perf_counter()
     proc = subprocess.Popen([path, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ready = None

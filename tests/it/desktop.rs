@@ -131,6 +131,17 @@ fn only_ipc_js_reaches_the_ipc_and_no_script_is_inline() {
         }
     }
     let html = read("ui/index.html");
+    // Every module is preloaded, so the graph is fetched at once (start-up time).
+    let mut modules = Vec::new();
+    ui_scripts(&root().join("ui/js"), &mut modules);
+    for module in modules {
+        let rel = module.strip_prefix(root().join("ui")).unwrap();
+        let rel = rel.to_string_lossy();
+        if rel != "js/main.js" {
+            let link = format!("<link rel=\"modulepreload\" href=\"{rel}\">");
+            assert!(html.contains(&link), "index.html lacks {link}");
+        }
+    }
     for tag in html.split("<script").skip(1) {
         let head = tag.split('>').next().unwrap();
         assert!(

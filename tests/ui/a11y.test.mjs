@@ -180,6 +180,26 @@ for (const lang of ['da', 'en']) {
   });
 }
 
+for (const lang of ['da', 'en']) {
+  test(`${lang}: verify when a file is altered or not signed`, async () => {
+    const invalid = { file_name: 'altered.pdf', has_content: true,
+      verdict: { code: 'content_altered', valid: false, demo: false, message: 'The text was changed after signing.', details: null } };
+    let { page, context, problems } = await openApp(browser, url, { lang, fileVerdict: invalid });
+    await page.locator('#nav [data-view=verify]').click();
+    await page.locator('main .primary').click();
+    await page.locator('.verdict-invalid').waitFor();
+    await check(page, problems, 'verify: not valid');
+    await context.close();
+
+    ({ page, context, problems } = await openApp(browser, url, { lang, errors: { verify_file: 'not_a_signed_file' } }));
+    await page.locator('#nav [data-view=verify]').click();
+    await page.locator('main .primary').click();
+    await page.locator('.errors [role=alert]').waitFor();
+    await check(page, problems, 'verify: not a signed file');
+    await context.close();
+  });
+}
+
 test('canary: axe catches a planted unlabelled input', async () => {
   const { page, context, problems } = await openApp(browser, url, {});
   await check(page, problems, 'welcome without a server or the demo');

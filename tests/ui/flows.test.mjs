@@ -68,6 +68,8 @@ test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', 
   await page.keyboard.type('000001');
   await page.keyboard.press('Enter');
   await page.locator('#code[aria-invalid=true]').waitFor();
+  // Focus visits the message (so Orca reads it), then returns to the field.
+  await page.waitForFunction(() => document.activeElement?.id === 'code');
   const tied = await page.evaluate(() => {
     const input = document.getElementById('code');
     const ids = input.getAttribute('aria-describedby').split(' ');
@@ -108,7 +110,7 @@ test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', 
   await tabTo(page, byText('Sign'));
   await page.keyboard.press('Enter');
   await page.locator('#read-confirm[aria-invalid=true]').waitFor();
-  assert.equal((await focused(page)).id, 'read-confirm');
+  await page.waitForFunction(() => document.activeElement?.id === 'read-confirm');
   await page.keyboard.press('Space');
   await tabTo(page, byText('Sign'));
   await page.keyboard.press('Enter');

@@ -78,14 +78,19 @@ export async function busy(work, button) {
  */
 export function showError(box, err, field) {
   const id = uid('error');
-  const message = h('p', { id, class: 'error', role: 'alert', tabindex: field ? null : '-1' },
+  // Named by its own text, so a screen reader that lands on it reads it.
+  const message = h('p', { id, class: 'error', role: 'alert', 'aria-labelledby': id, tabindex: '-1' },
     h('strong', {}, `${t('error_heading')}: `), err.message || err.code);
   box.replaceChildren(message);
   if (field) {
     const hints = (field.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && !x.startsWith('error-'));
     field.setAttribute('aria-describedby', [id, ...hints].join(' '));
     field.setAttribute('aria-invalid', 'true');
-    field.focus();
+    // Orca on WebKitGTK speaks neither an inserted alert nor a focus that did
+    // not move: visit the message, then return to the field, which it reads
+    // with the error first in its description.
+    message.focus();
+    setTimeout(() => field.focus(), 300);
   } else {
     message.focus();
   }

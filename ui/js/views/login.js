@@ -16,8 +16,8 @@ function field(label, input, hint) {
 export const credentials = {
   async render() {
     const errors = h('div', { class: 'errors' });
-    const username = h('input', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', required: true });
-    const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    const username = h('input', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', 'aria-required': 'true' });
+    const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', 'aria-required': 'true' });
     const publicComputer = h('input', { id: 'public-computer', type: 'checkbox' });
     const submit = h('button', { type: 'submit', class: 'primary' }, t('next'));
     const form = h('form', { novalidate: true, class: 'form' },
@@ -64,7 +64,7 @@ export const code = {
     const ids = { find: uid('find'), hint: uid('hint'), attempts: uid('attempts'), expires: uid('expires'), card: uid('card') };
     const input = h('input', {
       id: 'code', name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
-      maxlength: '9', size: '9', class: 'code-input', required: true,
+      maxlength: '9', size: '9', class: 'code-input', 'aria-required': 'true',
       'aria-describedby': `${ids.find} ${ids.hint} ${ids.attempts}`,
     });
     const attempts = h('p', { id: ids.attempts }, t('attempts', { n: prompt.attempts_left }));
