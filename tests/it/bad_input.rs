@@ -219,16 +219,29 @@ async fn an_oversized_body_gets_payload_too_large() {
         r#"{{"username": "anna", "password": "{}"}}"#,
         "x".repeat(4 * 1024 * 1024)
     );
-    let (s, b) = raw(
-        &h,
-        reqwest::Method::POST,
-        "/login",
-        Some("application/json"),
-        big.into_bytes(),
-        None,
-    )
-    .await;
-    assert_error(s, &b, 413, "payload_too_large");
+    // The server may answer and close while the client is still writing the
+    // rest; the client then sees a broken pipe instead of the answer. That
+    // is a race in the test's client, not a server fault: try a few times,
+    // and require the JSON 413 from every attempt that gets an answer.
+    let mut answered = 0;
+    for _ in 0..8 {
+        let sent = h
+            .http
+            .post(h.url("/login"))
+            .header("content-type", "application/json")
+            .body(big.clone().into_bytes())
+            .send()
+            .await;
+        let Ok(resp) = sent else { continue };
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("a JSON error body");
+        assert_error(status, &body, 413, "payload_too_large");
+        answered += 1;
+        if answered == 2 {
+            break;
+        }
+    }
+    assert!(answered > 0, "no attempt got the server's answer");
     let (s, _) = h.get("/trust", None).await;
     assert_eq!(s, StatusCode::OK);
 }

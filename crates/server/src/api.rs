@@ -62,7 +62,16 @@ impl IntoResponse for Error {
 fn api_response(api: &ApiError) -> Response {
     let status =
         StatusCode::from_u16(api.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(api.to_response())).into_response()
+    let mut response = (status, Json(api.to_response())).into_response();
+    if api.code == ErrorCode::PayloadTooLarge {
+        // The rest of the body was never read, so this connection cannot
+        // carry another request: say so, or a pooled client reuses it.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Runs blocking service code (argon2, SQLite) off the async workers.
