@@ -241,3 +241,18 @@ test('a session the server ended leads back to the start, saying why', async () 
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('a second press while a request is in flight sends nothing more', async () => {
+  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true, delayMs: 400 });
+  await page.locator('#start-login').click();
+  await page.locator('#username').fill(account.username);
+  await page.locator('#password').fill(account.password);
+  const next = page.locator('form button[type=submit]');
+  await next.click();
+  await next.click({ force: true });
+  await page.locator('#code').waitFor();
+  const logins = await page.evaluate(() => window.__fake.calls.filter((c) => c.command === 'login').length);
+  assert.equal(logins, 1, 'one login, so no prompt is abandoned');
+  assert.deepEqual(problems, []);
+  await context.close();
+});

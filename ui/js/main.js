@@ -47,14 +47,24 @@ async function start() {
     if (target) show(target.dataset.view);
   });
   document.getElementById('logout').addEventListener('click', async () => {
-    app.state = await ipc.logout();
+    // Logging out always ends the session here, whatever the server says.
+    try {
+      app.state = await ipc.logout();
+    } catch {
+      if (app.state) app.state.logged_in = false;
+    }
     sessionStopped();
     await show('welcome', { notice: t('logged_out') });
   });
   document.getElementById('lang-switch').addEventListener('click', async () => {
     const next = currentLang() === 'da' ? 'en' : 'da';
-    app.state = await ipc.setSettings({ ...app.state.settings, lang: next });
-    await setLang(next);
+    try {
+      app.state = await ipc.setSettings({ ...app.state.settings, lang: next });
+      await setLang(next);
+    } catch (err) {
+      announce(err.message);
+      return;
+    }
     const { name, params } = currentView();
     await show(name, params);
   });

@@ -54,6 +54,9 @@ export function announce(text) {
 
 /** Runs `work`, showing progress after 300 ms and marking `main` busy. */
 export async function busy(work, button) {
+  // A second press while the first is in flight does nothing: a repeated
+  // login or sign would open a second prompt and abandon the first.
+  if (button?.getAttribute('aria-disabled') === 'true') return undefined;
   const indicator = document.getElementById('busy');
   const main = document.getElementById('main');
   const timer = setTimeout(() => {
@@ -154,8 +157,11 @@ export function sessionStopped() {
 }
 
 /** Shows the warning now (also used by tests and the trainer's scenario). */
+let focusBeforeWarning = null;
+
 export function showIdleWarning() {
   const box = document.getElementById('idle-warning');
+  if (box.hidden) focusBeforeWarning = document.activeElement;
   const end = new Date(idle.lastCall + idle.timeoutS * 1000).toISOString();
   document.getElementById('idle-text').textContent = t('idle_text', { time: formatTime(end) });
   box.hidden = false;
@@ -177,8 +183,16 @@ async function sessionEnded() {
 }
 
 export async function stayLoggedIn() {
-  const view = await ipc.keepAlive();
-  sessionActive(view.idle_timeout_s);
-  announce(t('stayed'));
-  document.getElementById('main').focus();
+  try {
+    const view = await ipc.keepAlive();
+    sessionActive(view.idle_timeout_s);
+    announce(t('stayed'));
+  } catch (err) {
+    hideIdleWarning();
+    announce(err.message);
+  }
+  // Back to where the citizen was (WCAG 2.4.3).
+  const back = focusBeforeWarning && document.body.contains(focusBeforeWarning) ? focusBeforeWarning : document.getElementById('main');
+  focusBeforeWarning = null;
+  back.focus();
 }

@@ -51,7 +51,8 @@ struct Connection {
 /// A login between password and code.
 struct PendingLogin {
     login: Login,
-    password: Password,
+    /// Kept for "new key" while a prompt is open; `None` after a refusal.
+    password: Option<Password>,
     public_computer: bool,
 }
 
@@ -129,6 +130,19 @@ impl Inner {
                 self.forget_session();
             }
         }
+    }
+
+    /// Ends the session on the server if it can be reached, and here in
+    /// any case: a citizen who logs out (or switches to the demo) must not
+    /// leave a usable token behind in this app.
+    async fn end_session(&mut self) {
+        if let (Some(conn), Some(active)) = (&self.connection, &self.session) {
+            // An unreachable server cannot be told; the session then ends
+            // there by its idle limit, and here now.
+            let _ = conn.api.logout(&active.token).await;
+        }
+        self.forget_session();
+        self.login = None;
     }
 
     fn forget_session(&mut self) {
@@ -311,10 +325,10 @@ impl App {
         let accounts = self.options.demo_accounts.max(1);
         self.run(async move |inner| {
             if inner.demo.is_none() {
-                inner.forget_session();
-                inner.login = None;
+                // Start the demo first: if it fails, the real connection stays as it was.
                 let demo = Demo::start(accounts).await?;
                 let api = ApiClient::new(&demo.server())?;
+                inner.end_session().await;
                 inner.connection = Some(Connection {
                     api,
                     url: demo.server().url.clone(),
@@ -356,8 +370,8 @@ impl App {
                 }
             };
             let api = ApiClient::new(&server)?;
+            inner.end_session().await;
             inner.demo = None;
-            inner.session = None;
             if let Ok(Some(username)) = store.current_user(&server.url) {
                 if let Ok(Some(token)) = store.load(&server.url, &username) {
                     if let Ok(me) = api.me(&token).await {
@@ -395,9 +409,10 @@ impl App {
                 .submit_credentials(&conn.api, username, &password, false)
                 .await
                 .map(drop);
+            // The password is kept only while a code prompt is open.
             inner.login = Some(PendingLogin {
                 login,
-                password,
+                password: result.is_ok().then_some(password),
                 public_computer,
             });
             result?;
@@ -415,9 +430,13 @@ impl App {
                 .ok_or(AppError::NoServerConfigured)?;
             let pending = inner.login.as_mut().ok_or(ClientError::ChallengeMissing)?;
             let username = pending.login.username().to_owned();
+            let password = pending
+                .password
+                .as_ref()
+                .ok_or(ClientError::ChallengeMissing)?;
             pending
                 .login
-                .submit_credentials(&conn.api, &username, &pending.password, false)
+                .submit_credentials(&conn.api, &username, password, false)
                 .await?;
             inner.login_prompt()
         })
@@ -696,18 +715,11 @@ impl App {
         .await
     }
 
-    /// Ends the session on the server and here. An already-ended session
-    /// is logged out all the same.
+    /// Ends the session on the server and here. An already-ended session,
+    /// or an unreachable server, is logged out here all the same.
     pub async fn logout(&self) -> Result<StateView, UiError> {
         self.run(async move |inner| {
-            if let (Some(conn), Some(active)) = (&inner.connection, &inner.session) {
-                match conn.api.logout(&active.token).await {
-                    Ok(()) | Err(ClientError::Server { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            inner.forget_session();
-            inner.login = None;
+            inner.end_session().await;
             Ok(inner.state())
         })
         .await

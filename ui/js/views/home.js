@@ -2,7 +2,7 @@
 import * as ipc from '../ipc.js';
 import { t, formatTime, formatDate } from '../i18n.js';
 import { h } from '../dom.js';
-import { show, busy, showError } from '../shell.js';
+import { show, busy, showError, sessionActive } from '../shell.js';
 
 function documentList(id, heading, items) {
   return h('section', { class: 'doc-group', 'aria-labelledby': id },
@@ -48,6 +48,7 @@ export async function render({ view } = {}) {
       return { node };
     }
   }
+  sessionActive(data.idle_timeout_s);
   const node = h('section', { class: 'view home', 'aria-labelledby': 'home-title' },
     h('h1', { id: 'home-title' }, t('home_title')),
     h('p', { class: 'lead' }, t('hello', { name: data.name })),

@@ -83,7 +83,8 @@ export const code = {
     });
     // When the key expires, say so and offer a new one: the expired prompt
     // was counted already, so a new key costs nothing more.
-    const msLeft = Math.max(0, prompt.expires_in_s * 1000);
+    // From the absolute expiry, so a re-render (a language switch) keeps the right time.
+    const msLeft = Math.max(0, Math.min(prompt.expires_in_s * 1000, Date.parse(prompt.expires_at) - Date.now()));
     const expiryTimer = setTimeout(() => {
       if (!document.body.contains(input)) return;
       const button = h('button', { type: 'button', class: 'primary', onclick: newKey }, t('new_key'));

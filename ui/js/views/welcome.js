@@ -24,7 +24,8 @@ export async function render({ notice } = {}) {
   loginButton.addEventListener('click', () => busy(async () => {
     try {
       if (!state.demo) app.state = await ipc.connect();
-      await show('login');
+      // A session saved in the keyring may still be alive: then go straight home.
+      await show(app.state.logged_in ? 'home' : 'login');
     } catch (err) {
       showError(errors, err);
     }
