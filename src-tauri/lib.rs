@@ -188,7 +188,7 @@ pub struct Launch {
 /// Builds and runs the app until its window closes.
 pub fn run(launch: Launch) -> Result<(), tauri::Error> {
     let app = App::new(Options {
-        config_path: default_config_path(),
+        config_path: kodekort_client::config::default_path(),
         demo_accounts: 10,
     });
     tauri::Builder::default()

@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use kodekort_client::config::{self, Config, Display};
+use kodekort_client::config::{Config, Display};
 use kodekort_client::session_store::{KeyringStore, MemoryStore, SessionStore};
 use kodekort_client::{catalogue, signed_copy, verify_envelope};
-use kodekort_client::{ApiClient, AuthState, ClientError, Lang, Login};
+use kodekort_client::{ApiClient, AuthState, ClientError, Lang, Login, Verdict};
 use kodekort_demo::Demo;
 use kodekort_proto::signing::{sha256_hex, TrustRoot};
 use kodekort_proto::wire::{Document, DocumentStatus, PrintedCard, User};
@@ -260,7 +260,7 @@ impl App {
             .as_deref()
             .map(|p| Config::load(p).0)
             .unwrap_or_default();
-        let lang = config.language.unwrap_or_else(default_lang);
+        let lang = config.language.unwrap_or_else(Lang::from_env);
         App {
             inner: Mutex::new(Inner {
                 config,
@@ -639,10 +639,7 @@ impl App {
     /// A signed document's signature, checked again by this client.
     pub async fn signed(&self, id: &str) -> Result<SignedView, UiError> {
         self.run(async move |inner| {
-            let (document, envelope) = inner.signed_document(id).await?;
-            let conn = inner.connection()?;
-            let verdict =
-                verify_envelope(&envelope, &conn.roots, Some(document.content.as_bytes()));
+            let (document, _, verdict) = inner.signed_document(id).await?;
             Ok(SignedView {
                 document_id: document.id,
                 title: document.title,
@@ -664,10 +661,7 @@ impl App {
     /// Writes the signed copy of `id` as a PDF at `path`.
     pub async fn save_signed(&self, id: &str, path: &Path) -> Result<SavedView, UiError> {
         self.run(async move |inner| {
-            let (document, envelope) = inner.signed_document(id).await?;
-            let conn = inner.connection()?;
-            let verdict =
-                verify_envelope(&envelope, &conn.roots, Some(document.content.as_bytes()));
+            let (document, envelope, verdict) = inner.signed_document(id).await?;
             let pdf = signed_copy::render(&document, &envelope, &verdict, inner.lang)?;
             write_file(path, &pdf)?;
             Ok(SavedView {
@@ -784,12 +778,15 @@ impl App {
 }
 
 impl Inner {
-    async fn signed_document(&self, id: &str) -> Result<(Document, Envelope)> {
+    /// A signed document, its envelope, and this client's check of the
+    /// signature against the text it shows.
+    async fn signed_document(&self, id: &str) -> Result<(Document, Envelope, Verdict)> {
         let conn = self.connection()?;
         let token = &self.session()?.token;
         let document = conn.api.document(token, id).await?;
         let envelope = conn.api.signature(token, id).await?;
-        Ok((document, envelope))
+        let verdict = verify_envelope(&envelope, &conn.roots, Some(document.content.as_bytes()));
+        Ok((document, envelope, verdict))
     }
 }
 
@@ -801,25 +798,4 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         .into()
     })
-}
-
-/// Danish unless the environment asks for English.
-fn default_lang() -> Lang {
-    ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .find(|v| !v.is_empty())
-        .map(|v| {
-            if v.starts_with("en") {
-                Lang::En
-            } else {
-                Lang::Da
-            }
-        })
-        .unwrap_or_default()
-}
-
-/// The default configuration file (`KODEKORT_CONFIG` or the platform's).
-pub fn default_config_path() -> Option<PathBuf> {
-    config::default_path()
 }

@@ -12,7 +12,7 @@ mod app;
 mod error;
 mod view;
 
-pub use app::{default_config_path, App, Options};
+pub use app::{App, Options};
 pub use error::{AppError, UiError};
 pub use view::*;
 

@@ -8,7 +8,7 @@ use kodekort_client::config::{read_trust_root, Config};
 use kodekort_client::session_store::{KeyringStore, MemoryStore, SessionStore};
 use kodekort_client::signed_copy;
 use kodekort_client::{
-    verify_envelope, ApiClient, AuthState, ClientError, Lang, Login, Server, Trust, Verdict,
+    verify_envelope, ApiClient, AuthState, ClientError, Login, Server, Trust, Verdict,
 };
 use kodekort_proto::signing::{sha256_hex, TrustRoot};
 use kodekort_proto::wire::{CardState, CardStatus, DocumentStatus};
@@ -17,22 +17,6 @@ use serde_json::json;
 
 use crate::output::Out;
 use crate::{exit, prompt, Cli, Command};
-
-/// The language when none is given: Danish unless the environment says English.
-pub fn default_lang() -> Lang {
-    ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .find(|v| !v.is_empty())
-        .map(|v| {
-            if v.starts_with("en") {
-                Lang::En
-            } else {
-                Lang::Da
-            }
-        })
-        .unwrap_or_default()
-}
 
 /// A server, its pinned roots, and the session with it.
 pub struct Context {

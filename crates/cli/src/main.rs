@@ -136,10 +136,7 @@ fn main() -> ExitCode {
         Some(path) => kodekort_client::config::Config::load(&path),
         None => Default::default(),
     };
-    let lang = cli
-        .lang
-        .or(config.language)
-        .unwrap_or_else(context::default_lang);
+    let lang = cli.lang.or(config.language).unwrap_or_else(Lang::from_env);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

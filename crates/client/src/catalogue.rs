@@ -27,6 +27,22 @@ impl Lang {
         }
     }
 
+    /// Danish unless the environment (`LC_ALL`, `LC_MESSAGES`, `LANG`) asks
+    /// for English: the default of both the CLI and the desktop app.
+    pub fn from_env() -> Lang {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .map_or(Lang::Da, |v| {
+                if v.starts_with("en") {
+                    Lang::En
+                } else {
+                    Lang::Da
+                }
+            })
+    }
+
     pub fn parse(s: &str) -> Option<Lang> {
         match s.trim().to_ascii_lowercase().as_str() {
             "da" | "da-dk" | "dansk" | "danish" => Some(Lang::Da),
