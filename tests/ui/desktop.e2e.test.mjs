@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { root } from './harness.mjs';
-import { startXvfb, startDriver, privateEnv, Session } from './desktop.js';
+import { startXvfb, startDriver, privateEnv, Session, codeFromCard } from './desktop.js';
 
 let xvfb;
 let driver;
@@ -23,16 +23,6 @@ after(() => {
   xvfb?.stop();
 });
 
-/** The code for the key on screen, read off the on-screen demo card. */
-async function codeFromCard(session) {
-  if ((await session.execute('return document.querySelector(".demo-card").hidden;')) === true) {
-    await session.click('.demo-card-block button');
-  }
-  return session.execute(`
-    const key = document.querySelector('.key-box .key').textContent;
-    const th = [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === key);
-    return th.nextElementSibling.textContent;`);
-}
 
 function count(text) {
   const [remaining, total] = text.match(/\d+/g).map(Number);

@@ -156,3 +156,14 @@ export class Session {
     if (this.id) await this.command('DELETE', this.route('')).catch(() => {});
   }
 }
+
+/** The code for the key on screen, read off the on-screen demo card (shown if hidden). */
+export async function codeFromCard(session) {
+  if ((await session.execute('return document.querySelector(".demo-card").hidden;')) === true) {
+    await session.click('.demo-card-block button');
+  }
+  return session.execute(`
+    const key = document.querySelector('.key-box .key').textContent;
+    const th = [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === key);
+    return th.nextElementSibling.textContent;`);
+}

@@ -4,20 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { root } from './harness.mjs';
-import { startXvfb, startDriver, privateEnv, Session } from './desktop.js';
+import { startXvfb, startDriver, privateEnv, Session, codeFromCard } from './desktop.js';
 
 const out = path.join(root, 'docs/screenshots');
 fs.mkdirSync(out, { recursive: true });
 
-async function codeFromCard(session) {
-  if ((await session.execute('return document.querySelector(".demo-card").hidden;')) === true) {
-    await session.click('.demo-card-block button');
-  }
-  return session.execute(`
-    const key = document.querySelector('.key-box .key').textContent;
-    const th = [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === key);
-    return th.nextElementSibling.textContent;`);
-}
 
 async function shoot(session, lang, name) {
   // Two frames and a pause: WebKit's screenshot can otherwise show the frame before the last change.
