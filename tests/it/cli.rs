@@ -116,7 +116,7 @@ fn the_demo_session_logs_in_signs_and_resets_through_the_binary() {
 
     s.send("card");
     assert_eq!(s.until("remaining")["remaining"], 146);
-    s.send("scenario demo2 locked");
+    s.send("scenario demo2 card-locked");
     s.until("scenario");
     s.send("reset");
     s.until("reset");

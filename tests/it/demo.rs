@@ -2,7 +2,7 @@
 //! driven through the client library as the app and CLI will.
 
 use kodekort_client::{verify_envelope, ApiClient, AuthState, Lang, Login, Session, Verdict};
-use kodekort_demo::{Demo, DemoAccount, Scenario};
+use kodekort_demo::{Applied, Demo, DemoAccount, PrintSize, Scenario};
 use kodekort_proto::signing::sha256_hex;
 use kodekort_proto::Password;
 
@@ -96,7 +96,7 @@ async fn demo_signatures_verify_as_demo_and_reset_restores_the_seed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scenarios_put_an_account_where_the_class_needs_it() {
-    let demo = Demo::start(2).await.unwrap();
+    let mut demo = Demo::start(2).await.unwrap();
     let api = ApiClient::new(&demo.server()).unwrap();
     let anna = demo.account("demo1").unwrap().clone();
     let bo = demo.account("demo2").unwrap().clone();
@@ -119,13 +119,135 @@ async fn scenarios_put_an_account_where_the_class_needs_it() {
     // Still valid (28 of 30 minutes idle); the request renews it.
     api.me(&session.token).await.unwrap();
 
-    demo.scenario("demo2", Scenario::CardLocked).await.unwrap();
+    // Locked for the first wait, with the time it opens again.
+    let applied = demo.scenario("demo2", Scenario::CardLocked).await.unwrap();
+    let Applied::LockedUntil(until) = applied else {
+        panic!("{applied:?}")
+    };
+    let minutes = (until - time::OffsetDateTime::now_utc()).whole_minutes();
+    assert!((14..=15).contains(&minutes), "{minutes}");
     let mut login = Login::new();
     let err = login
         .submit_credentials(&api, &bo.username, &Password::new(&bo.password), false)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "card_locked");
-    assert!(matches!(login.state(), AuthState::Locked));
+    assert_eq!(err.code(), "too_many_attempts");
+    let AuthState::Waiting { until: told } = login.state() else {
+        panic!("{:?}", login.state())
+    };
+    assert!((*told - until).abs() < time::Duration::seconds(1));
     assert!(demo.scenario("nobody", Scenario::CardLocked).await.is_err());
+
+    // The trainer's overview shows where each account stands.
+    let overview = demo.overview().await.unwrap();
+    assert_eq!(overview[0].state.card.remaining, 14);
+    assert_eq!(overview[0].state.pending, 4);
+    assert!(overview[1].state.card.locked_until.is_some());
+    assert_eq!(overview[1].state.card.remaining, 148);
+
+    // The server's identity: a real TLS failure against the pinned demo CA,
+    // reported as the citizen-facing code; the real server still answers.
+    let Applied::Impostor(impostor) = demo
+        .scenario("demo1", Scenario::ServerIdentityUnverified)
+        .await
+        .unwrap()
+    else {
+        panic!("no impostor")
+    };
+    assert_ne!(impostor.url, demo.server().url);
+    let err = ApiClient::new(&impostor)
+        .unwrap()
+        .trust()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "server_identity_not_verified");
+    api.trust().await.unwrap();
+    // A reset ends it.
+    demo.reset().await.unwrap();
+    assert!(!demo.impostor_running());
+    assert!(demo.last_reset().is_some());
+    demo.stop().await.unwrap();
+}
+
+#[test]
+fn scenario_names_round_trip() {
+    for s in Scenario::ALL {
+        assert_eq!(Scenario::from_name(s.name()), Some(s));
+    }
+    assert_eq!(
+        Scenario::from_name("card-locked"),
+        Some(Scenario::CardLocked)
+    );
+    assert_eq!(Scenario::from_name("nonsense"), None);
+}
+
+/// The class kit: every account's username, password and all 148 codes
+/// come back out of the PDF with pdftotext, in both print sizes, and every
+/// page says DEMO.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_class_kit_holds_every_accounts_credentials_and_card() {
+    let demo = Demo::start(4).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (size, pages_each) in [(PrintSize::Standard, 1), (PrintSize::Large, 3)] {
+        let pdf = dir.path().join(format!("kit-{size:?}.pdf"));
+        std::fs::write(&pdf, demo.class_kit(size).unwrap()).unwrap();
+        let info = pdf_tool("pdfinfo", &[pdf.to_str().unwrap()]);
+        assert!(
+            info.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                    == ["Pages:", &(4 * pages_each).to_string()]),
+            "{info}"
+        );
+        for account in demo.accounts() {
+            // The pages of this account only.
+            let n: usize = account.username["demo".len()..].parse().unwrap();
+            let first = ((n - 1) * pages_each + 1).to_string();
+            let last = (n * pages_each).to_string();
+            let text = pdf_tool(
+                "pdftotext",
+                &[
+                    "-layout",
+                    "-f",
+                    &first,
+                    "-l",
+                    &last,
+                    pdf.to_str().unwrap(),
+                    "-",
+                ],
+            );
+            assert!(text.contains(&account.username), "{size:?} {n}");
+            assert!(text.contains(&account.password));
+            assert!(text.contains(&account.name));
+            assert!(text.contains(&account.card.serial));
+            let printed = crate::cards::parse_card_text(&text);
+            assert_eq!(printed.len(), 148, "{size:?} {}", account.username);
+            for pair in &account.card.codes {
+                assert_eq!(printed.get(&pair.key), Some(&pair.code), "key {}", pair.key);
+            }
+        }
+        // Every page carries the DEMO line.
+        let pages = 4 * pages_each;
+        for page in 1..=pages {
+            let p = page.to_string();
+            let text = pdf_tool(
+                "pdftotext",
+                &["-f", &p, "-l", &p, pdf.to_str().unwrap(), "-"],
+            );
+            assert!(text.contains("DEMO"), "page {page} of {size:?}");
+        }
+    }
+    demo.stop().await.unwrap();
+}
+
+fn pdf_tool(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils) is installed: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use kodekort_client::session_store::MemoryStore;
 use kodekort_client::ClientError;
-use kodekort_demo::{Demo, Scenario};
+use kodekort_demo::{Applied, Demo, PrintSize, Scenario};
 use serde_json::json;
 
 use crate::context::Context;
@@ -42,10 +42,48 @@ fn print_accounts(out: &Out, demo: &Demo) {
     });
 }
 
+/// `kodekort demo kit`, and `kit FILE [large]` in the session: writes the
+/// class kit for the first `accounts` demo accounts.
+pub fn write_kit(
+    accounts: usize,
+    path: &std::path::Path,
+    large: bool,
+    out: &Out,
+) -> Result<u8, ClientError> {
+    let size = if large {
+        PrintSize::Large
+    } else {
+        PrintSize::Standard
+    };
+    let accounts = kodekort_demo::accounts(accounts);
+    let pdf =
+        kodekort_demo::kit::render(&accounts, size).map_err(|e| ClientError::Pdf(e.to_string()))?;
+    std::fs::write(path, &pdf).map_err(|e| ClientError::FileUnwritable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let shown = path.display().to_string();
+    let count = accounts.len().to_string();
+    out.emit(
+        json!({"kit": shown, "accounts": accounts.len(), "large": large}),
+        || vec![out.t("demo_kit_saved", &[("path", &shown), ("accounts", &count)])],
+    );
+    Ok(exit::OK)
+}
+
 /// A fresh session context on the demo server, with its cards on screen.
 fn demo_context(demo: &Demo, out: &Out) -> Result<Context, ClientError> {
+    server_context(demo, &demo.server(), out)
+}
+
+/// A session context on `server` (the demo's, or its impostor).
+fn server_context(
+    demo: &Demo,
+    server: &kodekort_client::Server,
+    out: &Out,
+) -> Result<Context, ClientError> {
     let mut ctx = Context::new(
-        &demo.server(),
+        server,
         Vec::new(),
         out.clone(),
         Arc::new(MemoryStore::new()),
@@ -165,18 +203,26 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                 }
                 Err(e) => Err(demo_error(e)),
             },
+            ["kit", file] | ["kit", file, "large"] => {
+                let large = words.len() == 3;
+                write_kit(
+                    demo.accounts().len(),
+                    std::path::Path::new(file),
+                    large,
+                    out,
+                )
+            }
             ["scenario", user, name] => {
-                let scenario = match *name {
-                    "few-codes" => Some(Scenario::FewCodesLeft),
-                    "locked" => Some(Scenario::CardLocked),
-                    "document" => Some(Scenario::DocumentWaiting),
-                    "expiring" => Some(Scenario::SessionAboutToExpire),
-                    _ => None,
-                };
-                match scenario {
+                match Scenario::from_name(name) {
                     Some(s) => match demo.scenario(user, s).await {
-                        Ok(()) => {
-                            out.emit(json!({"scenario": name, "username": user}), || {
+                        Ok(applied) => {
+                            // From now on this session talks to the impostor,
+                            // until `reset`.
+                            if let Applied::Impostor(server) = &applied {
+                                ctx = server_context(&demo, server, out)?;
+                            }
+                            let scenario = s.name();
+                            out.emit(json!({"scenario": scenario, "username": user}), || {
                                 vec![out.t("demo_scenario", &[("username", user)])]
                             });
                             Ok(exit::OK)

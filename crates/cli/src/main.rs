@@ -95,9 +95,25 @@ pub enum Command {
     Verify { file: std::path::PathBuf },
     /// Start a demo with demo accounts, and an interactive session.
     Demo {
-        /// How many demo accounts.
+        /// How many demo accounts (1 to 50).
         #[arg(long, default_value_t = 3)]
         accounts: usize,
+        #[command(subcommand)]
+        action: Option<DemoAction>,
+    },
+}
+
+/// What `kodekort demo` does instead of an interactive session.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DemoAction {
+    /// Write the class kit PDF: one page per demo account with its username,
+    /// password and code card. Needs no running demo: demo cards are fixed.
+    Kit {
+        #[arg(short, long, value_name = "FILE.pdf")]
+        output: std::path::PathBuf,
+        /// Large print: bigger type, each account's card over more pages.
+        #[arg(long)]
+        large: bool,
     },
 }
 
@@ -154,7 +170,14 @@ fn main() -> ExitCode {
     }
     let code = runtime.block_on(async {
         let result = match &cli.command {
-            Command::Demo { accounts } => demo::run(*accounts, &out).await,
+            Command::Demo {
+                accounts,
+                action: Some(DemoAction::Kit { output, large }),
+            } => demo::write_kit(*accounts, output, *large, &out),
+            Command::Demo {
+                accounts,
+                action: None,
+            } => demo::run(*accounts, &out).await,
             command => match Context::from_cli(&cli, &config, out.clone()) {
                 Ok(mut ctx) => ctx.run(command).await,
                 Err(e) => Err(e),

@@ -4,8 +4,12 @@
 //! network, no OS keyring. Its root is the public demo root, so every
 //! signature it makes verifies as "demo, not legally valid" everywhere.
 //!
-//! Demo accounts have known passwords and cards that stay the same across
-//! resets, so a printed class kit stays valid for the whole day.
+//! Demo accounts have known passwords and cards derived from their names
+//! ([`cards`]), the same on every computer and after every reset, so one
+//! printed class kit ([`kit`]) serves a whole room, every class.
+
+pub mod cards;
+pub mod kit;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,12 +17,14 @@ use std::sync::Arc;
 
 use kodekort_client::verify::demo_root_signing_key;
 use kodekort_client::{Server, Trust};
-use kodekort_proto::wire::{PrintedCard, PrintedPair};
+use kodekort_proto::wire::PrintedCard;
 use kodekort_proto::Password;
 use kodekort_server::api::{self, Running};
 use kodekort_server::card::NewCard;
-use kodekort_server::{tls, Service, SystemClock};
-use time::Duration;
+use kodekort_server::{tls, Service, SystemClock, TrainingOverview};
+use time::{Duration, OffsetDateTime};
+
+pub use kit::PrintSize;
 
 /// Clearly fictitious names for demo accounts, in order.
 const NAMES: &[&str] = &[
@@ -71,6 +77,8 @@ pub enum DemoError {
     NoSuchAccount(String),
     #[error("a demo task failed: {0}")]
     Task(String),
+    #[error("class kit: {0}")]
+    Pdf(#[from] kodekort_pdf::PdfError),
 }
 
 /// One demo account. Nothing here is secret: it is shown and printed.
@@ -82,17 +90,65 @@ pub struct DemoAccount {
     pub card: PrintedCard,
 }
 
-/// Situations a trainer can put an account in.
+/// Situations a trainer can put an account (or the whole demo) in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
     /// 15 codes left, so the replacement-card notice shows.
     FewCodesLeft,
-    /// The card is locked, as after 20 failures.
+    /// The card is locked for 15 minutes, as after five wrong codes.
     CardLocked,
     /// A new document waits to be signed.
     DocumentWaiting,
     /// The session has been idle for 28 of its 30 minutes.
     SessionAboutToExpire,
+    /// The server answers with a certificate the client does not trust.
+    ServerIdentityUnverified,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] = [
+        Scenario::FewCodesLeft,
+        Scenario::CardLocked,
+        Scenario::DocumentWaiting,
+        Scenario::SessionAboutToExpire,
+        Scenario::ServerIdentityUnverified,
+    ];
+
+    /// The stable name used by the UI, the CLI and the catalogue.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::FewCodesLeft => "few_codes",
+            Scenario::CardLocked => "card_locked",
+            Scenario::DocumentWaiting => "document_waiting",
+            Scenario::SessionAboutToExpire => "session_expiring",
+            Scenario::ServerIdentityUnverified => "server_identity",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Scenario> {
+        let name = name.trim().replace('-', "_");
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// What applying a scenario changed, for the client to act on.
+#[derive(Debug, Clone)]
+pub enum Applied {
+    /// The account's state changed on the server.
+    Done,
+    /// The card is locked until then.
+    LockedUntil(OffsetDateTime),
+    /// The client should now talk to this server, whose certificate is not
+    /// signed by the demo CA it pins (the same pinned CA, another address).
+    Impostor(Server),
+}
+
+/// One demo account at a glance, for the trainer panel.
+#[derive(Debug, Clone)]
+pub struct AccountOverview {
+    pub username: String,
+    pub name: String,
+    pub state: TrainingOverview,
 }
 
 /// A running demo.
@@ -103,6 +159,11 @@ pub struct Demo {
     addr: SocketAddr,
     ca_pem: String,
     accounts: Vec<DemoAccount>,
+    started_at: OffsetDateTime,
+    last_reset: Option<OffsetDateTime>,
+    /// A second listener with a certificate from another CA, while the
+    /// "server identity" scenario is on.
+    impostor: Option<Running>,
 }
 
 impl std::fmt::Debug for Demo {
@@ -122,20 +183,6 @@ fn printed(card: &NewCard, holder: &str) -> PrintedCard {
     }
 }
 
-fn as_new_card(card: &PrintedCard) -> NewCard {
-    NewCard {
-        serial: card.serial.clone(),
-        pairs: card
-            .codes
-            .iter()
-            .map(|p| PrintedPair {
-                key: p.key.clone(),
-                code: p.code.clone(),
-            })
-            .collect(),
-    }
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DemoError> + Send + 'static,
 ) -> Result<T, DemoError> {
@@ -145,11 +192,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Opens a fresh data dir under the demo root and seeds it.
-fn open_and_seed(
-    data: &Path,
-    accounts: &mut Vec<DemoAccount>,
-    count: usize,
-) -> Result<Service, DemoError> {
+fn open_and_seed(data: &Path, count: usize) -> Result<(Service, Vec<DemoAccount>), DemoError> {
     std::fs::create_dir_all(data)?;
     // The public demo root: written before the service would make a real one.
     let root = data.join("root.key");
@@ -157,43 +200,55 @@ fn open_and_seed(
         kodekort_server::keys::write_new_secret(&root, demo_root_signing_key().as_bytes())?;
     }
     let service = Service::open(data, Arc::new(SystemClock))?;
-    let first_run = accounts.is_empty();
-    for i in 0..count {
-        let username = format!("demo{}", i + 1);
-        let name = NAMES[i % NAMES.len()].to_owned();
-        let password = format!("kodekort-demo-{}", i + 1);
-        let given = accounts.get(i).map(|a| as_new_card(&a.card));
-        let (_, card) =
-            service.add_user_with_card(&username, &name, &Password::new(&password), given)?;
-        if first_run {
-            accounts.push(DemoAccount {
-                card: printed(&card, &name),
-                username: username.clone(),
-                password,
-                name,
-            });
-        }
+    let accounts = accounts(count);
+    for account in &accounts {
+        let card = NewCard {
+            serial: account.card.serial.clone(),
+            pairs: account.card.codes.clone(),
+        };
+        service.add_user_with_card(
+            &account.username,
+            &account.name,
+            &Password::new(&account.password),
+            Some(card),
+        )?;
         for (issuer, title, text) in DOCUMENTS {
-            service.add_document(&username, issuer, title, text)?;
+            service.add_document(&account.username, issuer, title, text)?;
         }
     }
-    Ok(service)
+    Ok((service, accounts))
 }
+
+/// The demo accounts `demo1` … `demoN` (N from 1 to 50): the same on every
+/// computer, so a kit can be printed without starting a demo.
+pub fn accounts(count: usize) -> Vec<DemoAccount> {
+    (1..=count.clamp(1, MAX_ACCOUNTS))
+        .map(|n| {
+            let username = format!("demo{n}");
+            let name = NAMES[(n - 1) % NAMES.len()].to_owned();
+            let card = cards::card(&username, n);
+            DemoAccount {
+                card: printed(&card, &name),
+                password: format!("kodekort-demo-{n}"),
+                username,
+                name,
+            }
+        })
+        .collect()
+}
+
+/// The most demo accounts a demo has.
+pub const MAX_ACCOUNTS: usize = 50;
 
 impl Demo {
     /// Starts a demo with `count` accounts (1 to 50), `demo1` … `demoN`.
     pub async fn start(count: usize) -> Result<Demo, DemoError> {
-        let count = count.clamp(1, 50);
+        let count = count.clamp(1, MAX_ACCOUNTS);
         let dir = tempfile::Builder::new()
             .prefix("kodekort-demo-")
             .tempdir()?;
         let data = dir.path().join("data");
-        let (service, accounts) = blocking(move || {
-            let mut accounts = Vec::new();
-            let service = open_and_seed(&data, &mut accounts, count)?;
-            Ok((service, accounts))
-        })
-        .await?;
+        let (service, accounts) = blocking(move || open_and_seed(&data, count)).await?;
         let service = Arc::new(service);
         let data = dir.path().join("data");
         let config = tls::server_config(&tls::CertSource::DevelopmentCa {
@@ -213,7 +268,43 @@ impl Demo {
             running: Some(running),
             ca_pem,
             accounts,
+            started_at: OffsetDateTime::now_utc(),
+            last_reset: None,
+            impostor: None,
         })
+    }
+
+    /// When the demo started, and when it was last reset.
+    pub fn started_at(&self) -> OffsetDateTime {
+        self.started_at
+    }
+
+    pub fn last_reset(&self) -> Option<OffsetDateTime> {
+        self.last_reset
+    }
+
+    /// Every account's card and documents, as they stand now.
+    pub async fn overview(&self) -> Result<Vec<AccountOverview>, DemoError> {
+        let service = self.service.clone();
+        let accounts = self.accounts.clone();
+        blocking(move || {
+            accounts
+                .into_iter()
+                .map(|a| {
+                    Ok(AccountOverview {
+                        state: service.training_overview(&a.username)?,
+                        username: a.username,
+                        name: a.name,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// The class kit PDF for every account.
+    pub fn class_kit(&self, size: PrintSize) -> Result<Vec<u8>, DemoError> {
+        Ok(kit::render(&self.accounts, size)?)
     }
 
     /// The server as the client should see it: loopback, demo CA pinned.
@@ -240,9 +331,11 @@ impl Demo {
         self.dir.path()
     }
 
-    /// Restores every account, card and document to the seed. The cards
-    /// are the same cards, so printed kits stay valid. Sessions end.
+    /// Restores every account, card and document to the seed, and ends
+    /// every scenario. The cards are the same cards, so printed kits stay
+    /// valid. Sessions end.
     pub async fn reset(&mut self) -> Result<(), DemoError> {
+        self.stop_impostor().await?;
         if let Some(running) = self.running.take() {
             running.shutdown().await?;
         }
@@ -250,8 +343,7 @@ impl Demo {
         let fresh: PathBuf = self.dir.path().join(format!("data-{}", std::process::id()));
         // Keep the TLS identity so the pinned CA stays valid; drop the rest.
         let count = self.accounts.len();
-        let mut accounts = self.accounts.clone();
-        let service = blocking(move || {
+        let (service, _) = blocking(move || {
             if fresh.exists() {
                 std::fs::remove_dir_all(&fresh)?;
             }
@@ -261,7 +353,7 @@ impl Demo {
             }
             std::fs::remove_dir_all(&old)?;
             std::fs::rename(&fresh, &old)?;
-            open_and_seed(&old, &mut accounts, count)
+            open_and_seed(&old, count)
         })
         .await?;
         self.service = Arc::new(service);
@@ -269,32 +361,86 @@ impl Demo {
         let config = tls::server_config(&tls::CertSource::DevelopmentCa { data_dir: data })?;
         let running = api::start(self.addr, config, self.service.clone()).await?;
         self.running = Some(running);
+        self.last_reset = Some(OffsetDateTime::now_utc());
         Ok(())
     }
 
-    /// Puts an account into a training scenario.
-    pub async fn scenario(&self, username: &str, scenario: Scenario) -> Result<(), DemoError> {
+    /// Puts an account (or, for the server's identity, the whole demo)
+    /// into a training scenario.
+    pub async fn scenario(
+        &mut self,
+        username: &str,
+        scenario: Scenario,
+    ) -> Result<Applied, DemoError> {
         let username = self.account(username)?.username.clone();
+        if scenario == Scenario::ServerIdentityUnverified {
+            return Ok(Applied::Impostor(self.start_impostor().await?));
+        }
         let service = self.service.clone();
         blocking(move || {
-            match scenario {
-                Scenario::FewCodesLeft => service.training_use_codes(&username, 15)?,
-                Scenario::CardLocked => service.training_lock_card(&username)?,
+            Ok(match scenario {
+                Scenario::FewCodesLeft => {
+                    service.training_use_codes(&username, 15)?;
+                    Applied::Done
+                }
+                Scenario::CardLocked => {
+                    Applied::LockedUntil(service.training_lock_card(&username)?)
+                }
                 Scenario::DocumentWaiting => {
                     let (issuer, title, text) = WAITING_DOCUMENT;
                     service.add_document(&username, issuer, title, text)?;
+                    Applied::Done
                 }
                 Scenario::SessionAboutToExpire => {
-                    service.training_idle_sessions(&username, Duration::minutes(28))?
+                    service.training_idle_sessions(&username, Duration::minutes(28))?;
+                    Applied::Done
                 }
-            }
-            Ok(())
+                Scenario::ServerIdentityUnverified => Applied::Done,
+            })
         })
         .await
     }
 
+    /// Serves the same API on another port under a certificate from a
+    /// CA made for the purpose, which the client does not pin: a real TLS
+    /// failure, not a simulated one.
+    async fn start_impostor(&mut self) -> Result<Server, DemoError> {
+        if self.impostor.is_none() {
+            let data_dir = self.dir.path().join("impostor");
+            std::fs::create_dir_all(&data_dir)?;
+            let config = tls::server_config(&tls::CertSource::DevelopmentCa { data_dir })?;
+            let running = api::start(
+                "127.0.0.1:0".parse().expect("loopback"),
+                config,
+                self.service.clone(),
+            )
+            .await?;
+            self.impostor = Some(running);
+        }
+        let addr = self.impostor.as_ref().map_or(self.addr, |r| r.addr);
+        Ok(Server {
+            url: format!("https://localhost:{}", addr.port()),
+            trust: Trust::PinnedPem(self.ca_pem.clone()),
+        })
+    }
+
+    /// Ends the "server identity" scenario; the client goes back to
+    /// [`Demo::server`].
+    pub async fn stop_impostor(&mut self) -> Result<(), DemoError> {
+        if let Some(running) = self.impostor.take() {
+            running.shutdown().await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the "server identity" scenario is on.
+    pub fn impostor_running(&self) -> bool {
+        self.impostor.is_some()
+    }
+
     /// Stops the server; the temp dir goes with `self`.
     pub async fn stop(mut self) -> Result<(), DemoError> {
+        self.stop_impostor().await?;
         if let Some(running) = self.running.take() {
             running.shutdown().await?;
         }

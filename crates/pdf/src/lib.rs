@@ -8,6 +8,9 @@
 
 use std::collections::BTreeMap;
 
+mod grid;
+pub use grid::Grid;
+
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use subsetter::GlyphRemapper;
@@ -359,6 +362,40 @@ impl Document {
         content.save_state().set_fill_gray(gray);
         self.text(page, x, y, size, weight, text)?;
         self.pages[page].content.restore_state();
+        Ok(())
+    }
+
+    /// Draws `text` large, light and diagonal across the page centre, as
+    /// an artifact. Call it right after [`Document::add_page`] so that the
+    /// page's content is drawn over it.
+    pub fn watermark(&mut self, page: usize, text: &str) -> Result<(), PdfError> {
+        let size = 150.0;
+        let encoded = self.fonts[Weight::Bold as usize].encode(text);
+        let width = self.text_width(text, size, Weight::Bold);
+        let (cos, sin) = (
+            std::f32::consts::FRAC_PI_4.cos(),
+            std::f32::consts::FRAC_PI_4.sin(),
+        );
+        // Start so that the rotated text's midpoint lands on the page's.
+        let (cx, cy) = (A4.0 / 2.0, A4.1 / 2.0);
+        let (half_w, half_h) = (width / 2.0, size * 0.35);
+        let x = cx - cos * half_w + sin * half_h;
+        let y = cy - sin * half_w - cos * half_h;
+        let content = &mut self
+            .pages
+            .get_mut(page)
+            .ok_or(PdfError::NoSuchPage(page))?
+            .content;
+        content.begin_marked_content(Name(b"Artifact"));
+        content.save_state().set_fill_gray(0.88);
+        content
+            .begin_text()
+            .set_font(font_name(Weight::Bold), size)
+            .set_text_matrix([cos, sin, -sin, cos, x, y])
+            .show(Str(&encoded))
+            .end_text();
+        content.restore_state();
+        content.end_marked_content();
         Ok(())
     }
 

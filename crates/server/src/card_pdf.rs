@@ -3,7 +3,7 @@
 //! is quick to find. The text is real text (pdftotext reads every pair).
 //! The large-print variant spreads the grid over three pages.
 
-use kodekort_pdf::{Document, PdfError, Role, Weight, A4};
+use kodekort_pdf::{Document, Grid, PdfError, Role, Weight, A4};
 
 use crate::card::NewCard;
 
@@ -113,81 +113,16 @@ fn try_render(card: &NewCard, holder: &str, size: Size) -> Result<Vec<u8>, PdfEr
         }
         y -= layout.row_height * 0.5;
 
-        let grid_width = width - 2.0 * MARGIN;
-        let col_width = grid_width / layout.columns as f32;
-        let rows = chunk.len().div_ceil(layout.columns);
-        // Column headings.
-        for col in 0..layout.columns {
-            let x = MARGIN + col as f32 * col_width + 6.0;
-            for (dy, key, code) in [(0.0, "Nøgle", "Kode"), (small * 1.15, "Key", "Code")] {
-                doc.text_gray(page, x, y - dy, small, Weight::Bold, 0.3, key)?;
-                doc.text_gray(
-                    page,
-                    x + col_width * 0.45,
-                    y - dy,
-                    small,
-                    Weight::Bold,
-                    0.3,
-                    code,
-                )?;
-            }
-        }
-        y -= small * 1.15 + layout.row_height * 0.4;
-        let grid_top = y;
-        for row in 0..rows {
-            let row_y = grid_top - (row + 1) as f32 * layout.row_height;
-            if row % 2 == 0 {
-                doc.rect(
-                    page,
-                    MARGIN,
-                    row_y,
-                    grid_width,
-                    layout.row_height,
-                    Some(0.92),
-                    None,
-                )?;
-            }
-        }
-        // Pairs run down each column, so keys ascend as the eye moves down.
-        for (i, pair) in chunk.iter().enumerate() {
-            let (col, row) = (i / rows, i % rows);
-            let x = MARGIN + col as f32 * col_width + 6.0;
-            let baseline =
-                grid_top - (row + 1) as f32 * layout.row_height + layout.row_height * 0.3;
-            // Each pair is one paragraph: a screen reader says "0423 123456".
-            let p = doc.element(Role::P);
-            doc.text_in(p, page, x, baseline, layout.font, Weight::Bold, &pair.key)?;
-            let code_x = x + col_width * 0.45;
-            doc.text_in(
-                p,
-                page,
-                code_x,
-                baseline,
-                layout.font,
-                Weight::Regular,
-                &pair.code,
-            )?;
-            doc.text(
-                page,
-                x + col_width * 0.45,
-                baseline,
-                layout.font,
-                Weight::Regular,
-                &pair.code,
-            )?;
-        }
-        for col in 1..layout.columns {
-            let x = MARGIN + col as f32 * col_width;
-            doc.rect(
-                page,
-                x,
-                grid_top - rows as f32 * layout.row_height,
-                0.0,
-                rows as f32 * layout.row_height,
-                None,
-                Some((0.5, 0.6)),
-            )?;
-        }
+        let pairs: Vec<(&str, &str)> = chunk
+            .iter()
+            .map(|p| (p.key.as_str(), p.code.as_str()))
+            .collect();
+        let grid = Grid {
+            columns: layout.columns,
+            font: layout.font,
+            row_height: layout.row_height,
+        };
+        doc.code_grid(page, MARGIN, y, width - 2.0 * MARGIN, grid, &pairs)?;
     }
     doc.finish()
 }

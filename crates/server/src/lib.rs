@@ -21,4 +21,4 @@ pub mod tls;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
-pub use service::Service;
+pub use service::{Service, TrainingOverview};

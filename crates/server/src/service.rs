@@ -32,6 +32,7 @@ use crate::keys::{write_private_file, Keys};
 use crate::lockout::{self, Standing};
 use crate::password;
 mod training;
+pub use training::TrainingOverview;
 
 use crate::store::{
     CardLife, CardRow, ChallengeKind, ChallengeRow, ChallengeState, DocumentRow, Store, Tx, UserRow,

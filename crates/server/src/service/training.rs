@@ -2,15 +2,25 @@
 //! would take a class an hour to reach by hand. Reachable only in-process
 //! (the demo engine), never over HTTP.
 
+use kodekort_proto::wire::{CardStatus, DocumentStatus};
 use kodekort_proto::ErrorCode;
 use rand::rngs::OsRng;
 use rand::seq::SliceRandom;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::Service;
 use crate::error::Result;
 use crate::lockout;
 use crate::store::CardLife;
+
+/// One account at a glance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingOverview {
+    pub card: CardStatus,
+    pub pending: u32,
+    pub signed: u32,
+    pub declined: u32,
+}
 
 impl Service {
     fn user_id_of(&self, username: &str) -> Result<String> {
@@ -45,17 +55,44 @@ impl Service {
         Ok(())
     }
 
-    /// Locks the account's card, as 20 failures in a row would.
-    pub fn training_lock_card(&self, username: &str) -> Result<()> {
+    /// Locks the account's card for the first wait (15 minutes), as five
+    /// wrong codes in a row would; returns when it unlocks. The permanent
+    /// lock after 20 would leave a class with an account nobody can use.
+    pub fn training_lock_card(&self, username: &str) -> Result<OffsetDateTime> {
         let username = super::normalise_username(username);
         self.user_id_of(&username)?;
         let now = self.now();
         self.store.write(|tx| {
             tx.reset_failures(&username)?;
-            for _ in 0..lockout::LOCK_AT {
+            for _ in 0..lockout::FREE_FAILURES {
                 tx.add_failure(&username, now)?;
             }
             Ok(())
+        })?;
+        let wait = lockout::wait_after(lockout::FREE_FAILURES).unwrap_or(lockout::FIRST_WAIT);
+        Ok(now + wait)
+    }
+
+    /// Where an account stands, for the trainer's overview: its card and
+    /// how many documents are pending, signed and declined.
+    pub fn training_overview(&self, username: &str) -> Result<TrainingOverview> {
+        let username = super::normalise_username(username);
+        self.store.read(|tx| {
+            let user = tx.user_by_username(&username)?.ok_or(ErrorCode::NotFound)?;
+            let card = self.card_status_in(tx, &user)?;
+            let documents = tx.documents_of(&user.id)?;
+            let count = |status: DocumentStatus| {
+                documents
+                    .iter()
+                    .filter(|d| d.status == status.as_str())
+                    .count() as u32
+            };
+            Ok(TrainingOverview {
+                card,
+                pending: count(DocumentStatus::Pending),
+                signed: count(DocumentStatus::Signed),
+                declined: count(DocumentStatus::Declined),
+            })
         })
     }
 
