@@ -28,6 +28,11 @@ const COMMANDS: &[&str] = &[
     "logout",
     "check_connection",
     "save_diagnostics",
+    "trainer",
+    "reset_demo",
+    "apply_scenario",
+    "end_server_identity_scenario",
+    "save_class_kit",
 ];
 
 fn main() {

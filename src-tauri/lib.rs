@@ -157,6 +157,44 @@ async fn save_diagnostics(app: State<'_, App>, window: WebviewWindow) -> Reply<O
     .await
 }
 
+#[tauri::command]
+async fn trainer(app: State<'_, App>) -> Reply<TrainerView> {
+    app.trainer().await
+}
+
+#[tauri::command]
+async fn reset_demo(app: State<'_, App>) -> Reply<TrainerView> {
+    app.reset_demo().await
+}
+
+#[tauri::command]
+async fn apply_scenario(
+    app: State<'_, App>,
+    username: String,
+    scenario: String,
+) -> Reply<ScenarioView> {
+    app.apply_scenario(&username, &scenario).await
+}
+
+#[tauri::command]
+async fn end_server_identity_scenario(app: State<'_, App>) -> Reply<TrainerView> {
+    app.end_server_identity_scenario().await
+}
+
+/// Asks where to save the class kit (a native dialog), then saves it.
+#[tauri::command]
+async fn save_class_kit(
+    app: State<'_, App>,
+    window: WebviewWindow,
+    large: bool,
+) -> Reply<Option<SavedView>> {
+    in_picked(
+        dialogs::save_pdf(&window, App::class_kit_file_name(large)).await,
+        async |p| app.save_class_kit(p, large).await,
+    )
+    .await
+}
+
 /// Runs `action` on the picked path, if the citizen picked one.
 async fn in_picked<T>(
     picked: Option<PathBuf>,
@@ -228,6 +266,11 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
             logout,
             check_connection,
             save_diagnostics,
+            trainer,
+            reset_demo,
+            apply_scenario,
+            end_server_identity_scenario,
+            save_class_kit,
         ])
         .run(tauri::generate_context!())
 }

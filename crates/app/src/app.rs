@@ -29,6 +29,8 @@ use tokio::sync::Mutex;
 use crate::error::{AppError, UiError};
 use crate::view::*;
 
+mod trainer;
+
 type Result<T, E = AppError> = std::result::Result<T, E>;
 
 /// How the app starts.

@@ -2,6 +2,7 @@
 //! message from the catalogue in the app's language.
 
 use kodekort_client::{catalogue, ClientError, Lang};
+use kodekort_demo::DemoError;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,9 +15,15 @@ pub enum AppError {
     /// A demo-only action outside the demo.
     #[error("not in demo mode")]
     NotDemo,
-    /// The demo backend failed to start or reset.
+    /// The demo backend failed to start or reset, or has no such account.
     #[error("demo: {0}")]
     Demo(#[from] kodekort_demo::DemoError),
+    /// A scenario name the demo does not know.
+    #[error("unknown scenario")]
+    UnknownScenario,
+    /// "Session about to expire" for an account not signed in here.
+    #[error("the scenario needs the account signed in")]
+    ScenarioNeedsLogin,
 }
 
 impl AppError {
@@ -25,31 +32,52 @@ impl AppError {
             AppError::Client(e) => e.code(),
             AppError::NoServerConfigured => "no_server_configured",
             AppError::NotDemo => "not_demo",
+            AppError::Demo(DemoError::NoSuchAccount(_)) => "no_such_demo_account",
             AppError::Demo(_) => "demo_failed",
+            AppError::UnknownScenario => "unknown_scenario",
+            AppError::ScenarioNeedsLogin => "scenario_needs_login",
         }
     }
 
     /// Codes of the app's own errors, for the catalogue test.
-    pub const LOCAL_CODES: &'static [&'static str] = &["no_server_configured", "not_demo"];
+    pub const LOCAL_CODES: &'static [&'static str] = &[
+        "no_server_configured",
+        "not_demo",
+        "no_such_demo_account",
+        "unknown_scenario",
+        "scenario_needs_login",
+    ];
 
     pub fn to_ui(&self, lang: Lang) -> UiError {
         let message = match self {
             AppError::Client(e) => e.message(lang),
             other => catalogue::text(lang, "error", other.code(), &[]),
         };
+        let until = match self {
+            AppError::Client(ClientError::Server {
+                locked_until: Some(t),
+                ..
+            }) => Some(crate::view::rfc3339(*t)),
+            _ => None,
+        };
         UiError {
             code: self.code().to_owned(),
             message,
+            until,
         }
     }
 }
 
-/// What a failed command returns to the UI. The contract is exactly these
-/// two fields; raw TLS, HTTP or database text never appears in `message`.
+/// What a failed command returns to the UI: a stable code and a message,
+/// and for a wait its end; raw TLS, HTTP or database text never appears in `message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UiError {
     pub code: String,
     pub message: String,
+    /// When a wait after failed attempts ends (RFC 3339), so the UI can
+    /// show it in the citizen's local time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 impl std::fmt::Display for UiError {

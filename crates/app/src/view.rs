@@ -267,3 +267,49 @@ pub struct LoginStepView {
     pub step: &'static str,
     pub attempts_left: Option<u32>,
 }
+
+/// The trainer panel: the demo's clock, every account at a glance, and the
+/// scenarios on offer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainerView {
+    pub started_at: String,
+    /// `None` until the first reset.
+    pub last_reset: Option<String>,
+    pub accounts: Vec<TrainerAccountView>,
+    /// Scenario names, in the order the panel offers them.
+    pub scenarios: Vec<&'static str>,
+    /// Whether the "server identity" scenario is on.
+    pub server_identity_scenario: bool,
+    /// The account logged in on this computer, if any.
+    pub signed_in_as: Option<String>,
+    /// The key every demo card has, for the guide's exercise.
+    pub guide_key: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainerAccountView {
+    pub username: String,
+    pub password: String,
+    pub name: String,
+    pub card: CardView,
+    pub pending: u32,
+    pub signed: u32,
+    pub declined: u32,
+    /// The printed card, for the panel's card viewer.
+    pub printed: CardPrintView,
+}
+
+/// What applying a scenario did, and where the UI should take the trainer
+/// to see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioView {
+    pub scenario: &'static str,
+    pub username: String,
+    /// `home`, `login`, `idle_warning` or `trust_error`.
+    pub next: &'static str,
+    /// For "card locked": when it opens again.
+    pub locked_until: Option<String>,
+    /// For "session about to expire": seconds the session has left idle.
+    pub idle_left_s: Option<u64>,
+    pub state: StateView,
+}

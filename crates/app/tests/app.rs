@@ -236,3 +236,169 @@ async fn settings_are_saved_outside_the_demo_only() {
         "the demo writes nothing"
     );
 }
+
+async fn log_in(app: &App, username: &str, password: &str) -> kodekort_app::HomeView {
+    let prompt = app
+        .login(username, Password::new(password), false)
+        .await
+        .unwrap();
+    app.login_code(&code_for(&prompt)).await.unwrap()
+}
+
+/// The trainer's tools against the real demo: the overview follows what
+/// learners do, reset restores the seed, each scenario does what the class
+/// is told, and the kit is a PDF. Writes the trainer fixtures as above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trainer_resets_applies_scenarios_and_prints_the_kit() {
+    let app = demo_app();
+    assert_eq!(app.trainer().await.unwrap_err().code, "not_demo");
+    let state = app.start_demo().await.unwrap();
+    let (anna, bo) = (&state.demo_accounts[0], &state.demo_accounts[1]);
+    let mut fixtures = serde_json::Map::new();
+
+    // A learner logs in and signs: the panel shows it.
+    let home = log_in(&app, &anna.username, &anna.password).await;
+    let prompt = app.begin_sign(&home.pending[0].id).await.unwrap();
+    app.sign_code(&code_for(&prompt)).await.unwrap();
+    let panel = app.trainer().await.unwrap();
+    assert!(panel.last_reset.is_none());
+    assert_eq!(panel.signed_in_as.as_deref(), Some("demo1"));
+    let row = &panel.accounts[0];
+    assert_eq!((row.card.remaining, row.pending, row.signed), (146, 2, 1));
+    assert_eq!(row.printed.serial, "DEMO-0001");
+    assert!(row.printed.pairs.iter().any(|p| p.key == panel.guide_key));
+    assert_eq!(panel.scenarios.len(), 5);
+    fixtures.insert("trainer".into(), serde_json::to_value(&panel).unwrap());
+
+    // "Session about to expire" ages this session: about two minutes left.
+    let err = app
+        .apply_scenario(&bo.username, "session_expiring")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "scenario_needs_login");
+    let applied = app
+        .apply_scenario(&anna.username, "session_expiring")
+        .await
+        .unwrap();
+    assert_eq!(
+        (applied.next, applied.idle_left_s),
+        ("idle_warning", Some(120))
+    );
+    fixtures.insert(
+        "scenario_expiring".into(),
+        serde_json::to_value(&applied).unwrap(),
+    );
+    app.keep_alive().await.unwrap();
+
+    // Few codes left, and a new document, show on the learner's home screen.
+    let applied = app
+        .apply_scenario(&anna.username, "few_codes")
+        .await
+        .unwrap();
+    assert_eq!(applied.next, "home");
+    let applied = app
+        .apply_scenario(&anna.username, "document-waiting")
+        .await
+        .unwrap();
+    assert_eq!(applied.next, "home");
+    let home = app.home().await.unwrap();
+    assert_eq!(home.card.remaining, 15);
+    assert!(home.card.replacement_serial.is_some());
+    assert_eq!(home.pending.len(), 3);
+
+    // The server's identity: every request now fails the TLS check, with
+    // the citizen-facing code; ending the scenario restores the session.
+    let applied = app
+        .apply_scenario(&anna.username, "server_identity")
+        .await
+        .unwrap();
+    assert_eq!(applied.next, "trust_error");
+    let err = app.home().await.unwrap_err();
+    assert_eq!(err.code, "server_identity_not_verified");
+    assert!(app.state().await.logged_in, "the session is kept");
+    assert!(app.trainer().await.unwrap().server_identity_scenario);
+    fixtures.insert(
+        "error_server_identity".into(),
+        serde_json::to_value(&err).unwrap(),
+    );
+    let panel = app.end_server_identity_scenario().await.unwrap();
+    assert!(!panel.server_identity_scenario);
+    app.home().await.unwrap();
+
+    // Reset: everyone logged out, every account back to the seed.
+    let panel = app.reset_demo().await.unwrap();
+    assert!(panel.last_reset.is_some());
+    assert!(panel.signed_in_as.is_none());
+    assert!(!app.state().await.logged_in);
+    for row in &panel.accounts {
+        assert_eq!(
+            (row.card.remaining, row.pending, row.signed),
+            (148, 3, 0),
+            "{}",
+            row.username
+        );
+        assert!(row.card.replacement_serial.is_none());
+    }
+    // The same printed card still logs in after the reset.
+    let home = log_in(&app, &anna.username, &anna.password).await;
+    assert_eq!(home.card.remaining, 147);
+
+    // Card locked: the login stops with the time it opens again.
+    let applied = app
+        .apply_scenario(&bo.username, "card_locked")
+        .await
+        .unwrap();
+    assert_eq!(applied.next, "login");
+    let until = applied.locked_until.clone().unwrap();
+    fixtures.insert(
+        "scenario_locked".into(),
+        serde_json::to_value(&applied).unwrap(),
+    );
+    let err = app
+        .login(&bo.username, Password::new(bo.password.clone()), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "too_many_attempts");
+    let told = err
+        .until
+        .clone()
+        .expect("the wait's end comes with the error");
+    assert_eq!(told[..16], until[..16], "{told} vs {until}");
+    fixtures.insert("error_locked".into(), serde_json::to_value(&err).unwrap());
+
+    // Typos are clear errors.
+    assert_eq!(
+        app.apply_scenario("demo99", "few_codes")
+            .await
+            .unwrap_err()
+            .code,
+        "no_such_demo_account"
+    );
+    assert_eq!(
+        app.apply_scenario("demo1", "meteor")
+            .await
+            .unwrap_err()
+            .code,
+        "unknown_scenario"
+    );
+
+    // The kit, in both sizes, from the app.
+    let dir = tempfile::tempdir().unwrap();
+    for large in [false, true] {
+        let path = dir.path().join(App::class_kit_file_name(large));
+        app.save_class_kit(&path, large).await.unwrap();
+        assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF-"));
+    }
+
+    let fresh = Value::Object(fixtures);
+    let path = fixtures_path().with_file_name("trainer.json");
+    if std::env::var_os("KODEKORT_BLESS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&fresh).unwrap() + "\n").unwrap();
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        shape(&stored),
+        shape(&fresh),
+        "views changed shape: run with KODEKORT_BLESS=1"
+    );
+}
