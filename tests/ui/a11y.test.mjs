@@ -36,7 +36,7 @@ async function toCode(page) {
   await page.locator('main .primary').first().click();
   await page.locator('#username').fill(account.username);
   await page.locator('#password').fill(account.password);
-  await page.locator('form button[type=submit]').click();
+  await page.locator('form.form button[type=submit]').click();
   await page.locator('#code').waitFor();
 }
 
@@ -50,9 +50,9 @@ async function codeOnScreen(page) {
 
 async function toHome(page) {
   await toCode(page);
-  await page.locator('.demo-card-block button').click();
+  await page.locator('.card-toggle').click();
   await page.locator('#code').fill(await codeOnScreen(page));
-  await page.locator('form button[type=submit]').click();
+  await page.locator('form.form button[type=submit]').click();
   await page.locator('.card-panel').waitFor();
 }
 
@@ -65,12 +65,12 @@ for (const lang of ['da', 'en']) {
     await page.locator('main .primary').first().click();
     await page.locator('#username').waitFor();
     await check(page, problems, 'login form');
-    await page.locator('form button[type=submit]').click();
+    await page.locator('form.form button[type=submit]').click();
     await page.locator('.errors [role=alert]').waitFor();
     await check(page, problems, 'login: required field');
     await page.locator('#username').fill('nobody');
     await page.locator('#password').fill('wrong password');
-    await page.locator('form button[type=submit]').click();
+    await page.locator('form.form button[type=submit]').click();
     await page.locator('.errors [role=alert]').filter({ hasText: /./ }).waitFor();
     await check(page, problems, 'login: wrong password');
     await page.locator('form button.secondary').click();
@@ -78,10 +78,10 @@ for (const lang of ['da', 'en']) {
     await toCode(page);
     assert.equal(await page.locator('#demo-banner').isVisible(), true);
     await check(page, problems, 'demo code step');
-    await page.locator('.demo-card-block button').click();
+    await page.locator('.card-toggle').click();
     await check(page, problems, 'demo code step with the card shown');
     await page.locator('#code').fill('000001');
-    await page.locator('form button[type=submit]').click();
+    await page.locator('form.form button[type=submit]').click();
     await page.locator('#code[aria-invalid=true]').waitFor();
     await check(page, problems, 'code step: wrong code');
     await context.close();
@@ -99,7 +99,7 @@ for (const lang of ['da', 'en']) {
       await page.locator('main .primary').first().click();
       await page.locator('#username').fill(account.username);
       await page.locator('#password').fill(account.password);
-      await page.locator('form button[type=submit]').click();
+      await page.locator('form.form button[type=submit]').click();
       await page.locator('#blocked-title').waitFor();
       await check(page, problems, `blocked: ${code}`);
       await context.close();
@@ -124,9 +124,9 @@ for (const lang of ['da', 'en']) {
     await page.locator('.sign-step .primary').click();
     await page.locator('#code').waitFor();
     await check(page, problems, 'sign code step');
-    await page.locator('.demo-card-block button').click();
+    await page.locator('.card-toggle').click();
     await page.locator('#code').fill(await codeOnScreen(page));
-    await page.locator('form button[type=submit]').click();
+    await page.locator('form.form button[type=submit]').click();
     await page.locator('.verdict').waitFor();
     await page.locator('details summary').click();
     await check(page, problems, 'signed, details open');

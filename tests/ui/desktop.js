@@ -160,7 +160,7 @@ export class Session {
 /** The code for the key on screen, read off the on-screen demo card (shown if hidden). */
 export async function codeFromCard(session) {
   if ((await session.execute('return document.querySelector(".demo-card").hidden;')) === true) {
-    await session.click('.demo-card-block button');
+    await session.click('.card-toggle');
   }
   return session.execute(`
     const key = document.querySelector('.key-box .key').textContent;

@@ -22,10 +22,16 @@
   let signPrompt = null;
   let signingId = null;
   const calls = [];
+  // The trainer panel's state, from the app core's own views.
+  const panel = clone(fixtures.trainer);
+  panel.signed_in_as = state.logged_in ? 'demo1' : null;
+  let untrusted = false;
+  const trusted = () => { if (untrusted) refuse('server_identity_not_verified'); };
 
   function refuse(code, extra = '') {
     const text = catalogue[settings.lang].error[code] ?? code;
-    throw { code, message: text.replace('{until}', '12:30') + extra };
+    const until = code === 'too_many_attempts' ? new Date(Date.now() + 15 * 60 * 1000).toISOString() : undefined;
+    throw { code, message: text.replace('{until}', '12:30') + extra, until };
   }
 
   function codeFor(prompt) {
@@ -83,7 +89,7 @@
       return clone(home);
     },
     login_step: () => (loginPrompt ? { step: 'code', attempts_left: loginPrompt.attempts_left } : { step: 'credentials', attempts_left: null }),
-    home: () => { if (!state.logged_in) refuse('not_logged_in'); return clone(home); },
+    home: () => { trusted(); if (!state.logged_in) refuse('not_logged_in'); return clone(home); },
     document: ({ id }) => {
       const item = [...home.pending, ...home.signed, ...home.declined].find((d) => d.id === id);
       if (!item) refuse('not_found');
@@ -123,11 +129,50 @@
     verify_file: () => (config.dialogCancel ? null : clone(config.fileVerdict ?? fixtures.file_verdict)),
     keep_alive: () => ({ idle_timeout_s: home.idle_timeout_s, session_expires_at: home.session_expires_at }),
     logout: () => { state.logged_in = false; return clone(state); },
-    check_connection: () => clone(fixtures.connection),
+    check_connection: () => (untrusted
+      ? { ...clone(fixtures.connection), ok: false, error: clone(fixtures.error_server_identity) }
+      : clone(fixtures.connection)),
+    trainer: () => { if (!state.demo) refuse('not_demo'); return { ...clone(panel), server_identity_scenario: untrusted }; },
+    reset_demo: () => {
+      panel.last_reset = new Date().toISOString();
+      panel.signed_in_as = null;
+      for (const a of panel.accounts) Object.assign(a, { pending: 3, signed: 0, declined: 0, card: { ...a.card, remaining: 148, locked_until: null, replacement_serial: null } });
+      state.logged_in = false;
+      untrusted = false;
+      return clone(panel);
+    },
+    apply_scenario: ({ username, scenario }) => {
+      const account = panel.accounts.find((a) => a.username === username);
+      if (!account) refuse('no_such_demo_account');
+      const here = state.logged_in && panel.signed_in_as === username;
+      const view = { scenario, username, next: here ? 'home' : 'login', locked_until: null, idle_left_s: null, state: clone(state) };
+      if (scenario === 'card_locked') {
+        view.locked_until = new Date(Date.now() + 15 * 60 * 1000).toISOString();
+        account.card.locked_until = view.locked_until;
+        view.next = 'login';
+      } else if (scenario === 'session_expiring') {
+        if (!here) refuse('scenario_needs_login');
+        Object.assign(view, { next: 'idle_warning', idle_left_s: 120 });
+      } else if (scenario === 'server_identity') {
+        untrusted = true;
+        view.next = 'trust_error';
+      } else if (scenario === 'few_codes') {
+        account.card.remaining = 15;
+        home.card.remaining = 15;
+        home.card.replacement_serial = 'KK-0000-0001';
+      } else if (scenario === 'document_waiting') {
+        account.pending += 1;
+      } else {
+        refuse('unknown_scenario');
+      }
+      return view;
+    },
+    end_server_identity_scenario: () => { untrusted = false; return clone(panel); },
+    save_class_kit: ({ large }) => (config.dialogCancel ? null : { path: `/home/trainer/kodekort-demo-class-kit${large ? '-large-print' : ''}.pdf` }),
     save_diagnostics: () => ({ path: '/home/citizen/kodekort-diagnostics.json' }),
   };
 
-  window.__fake = { calls, state, home };
+  window.__fake = { calls, state, home, panel };
   window.__TAURI_INTERNALS__ = {
     transformCallback: () => 0,
     invoke: async (command, args = {}) => {

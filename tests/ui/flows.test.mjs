@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveUi, launch, openApp, focused, fixtures, root } from './harness.mjs';
+import { serveUi, launch, openApp, focused, fixtures, root, tabTo, byText, startsWith, byId } from './harness.mjs';
 
 let server;
 let url;
@@ -22,19 +22,6 @@ after(async () => {
 });
 
 const account = fixtures.state_demo.demo_accounts[0];
-
-/** Presses Tab until the focused element matches, as a keyboard user would. */
-async function tabTo(page, matches, limit = 40) {
-  for (let i = 0; i < limit; i += 1) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(matches)) return;
-  }
-  throw new Error(`Tab never reached ${matches}`);
-}
-
-const byText = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim() === ${JSON.stringify(text)};`);
-const startsWith = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim().startsWith(${JSON.stringify(text)});`);
-const byId = (id) => new Function(`return document.activeElement?.id === ${JSON.stringify(id)};`);
 
 test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', async () => {
   const { page, context, problems } = await openApp(browser, url, { lang: 'en' });
@@ -84,7 +71,7 @@ test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', 
   // Show the demo card by keyboard and read the code off it.
   await tabTo(page, byText('Show the demo card'));
   await page.keyboard.press('Enter');
-  assert.equal(await page.locator('.demo-card-block button').getAttribute('aria-expanded'), 'true');
+  assert.equal(await page.locator('.card-toggle').getAttribute('aria-expanded'), 'true');
   const code = await page.evaluate((k) => {
     const th = [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k);
     return th.nextElementSibling.textContent;
@@ -172,7 +159,7 @@ test('settings: text size, contrast and motion apply to the page', async () => {
   await page.locator('#text-size-200').check();
   await page.locator('#high-contrast').check();
   await page.locator('#reduced-motion').check();
-  await page.locator('form button[type=submit]').click();
+  await page.locator('form.form button[type=submit]').click();
   await page.locator('main .notice').waitFor();
   const root = await page.evaluate(() => ({
     size: document.documentElement.style.fontSize,
@@ -193,7 +180,7 @@ test('idle warning: shown before the timeout, focus on "Stay signed in", which k
   await page.locator('#username').fill(account.username);
   await page.locator('#password').fill(account.password);
   await page.keyboard.press('Enter');
-  await page.locator('.demo-card-block button').click();
+  await page.locator('.card-toggle').click();
   const code = await page.evaluate(() => {
     const k = document.querySelector('.key-box .key').textContent;
     return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
@@ -225,7 +212,7 @@ test('a session the server ended leads back to the start, saying why', async () 
   await page.locator('#username').fill(account.username);
   await page.locator('#password').fill(account.password);
   await page.keyboard.press('Enter');
-  await page.locator('.demo-card-block button').click();
+  await page.locator('.card-toggle').click();
   const code = await page.evaluate(() => {
     const k = document.querySelector('.key-box .key').textContent;
     return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
@@ -247,7 +234,7 @@ test('a second press while a request is in flight sends nothing more', async () 
   await page.locator('#start-login').click();
   await page.locator('#username').fill(account.username);
   await page.locator('#password').fill(account.password);
-  const next = page.locator('form button[type=submit]');
+  const next = page.locator('form.form button[type=submit]');
   await next.click();
   await next.click({ force: true });
   await page.locator('#code').waitFor();

@@ -55,7 +55,8 @@ export function catalogue(lang) {
   return table;
 }
 
-export const fixtures = JSON.parse(fs.readFileSync(path.join(here, 'fixtures/views.json'), 'utf8'));
+const fixture = (name) => JSON.parse(fs.readFileSync(path.join(here, 'fixtures', name), 'utf8'));
+export const fixtures = { ...fixture('views.json'), ...fixture('trainer.json') };
 
 /**
  * A page with the fake IPC (fake-ipc.js) installed before any page script.
@@ -95,3 +96,16 @@ export async function focused(page) {
     return { tag: el?.tagName.toLowerCase(), id: el?.id ?? '', text: (el?.textContent ?? '').trim().slice(0, 80) };
   });
 }
+
+/** Presses Tab until the focused element matches, as a keyboard user would. */
+export async function tabTo(page, matches, limit = 40) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(matches)) return;
+  }
+  throw new Error(`Tab never reached ${matches}`);
+}
+
+export const byText = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim() === ${JSON.stringify(text)};`);
+export const startsWith = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim().startsWith(${JSON.stringify(text)});`);
+export const byId = (id) => new Function(`return document.activeElement?.id === ${JSON.stringify(id)};`);

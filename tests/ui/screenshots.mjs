@@ -46,7 +46,7 @@ async function run(lang, locale) {
     await session.type('#code', '12');
     await session.click('form button[type=submit]');
     await session.waitFor('#code[aria-invalid=true]');
-    await session.click('.demo-card-block button');
+    await session.click('.card-toggle');
     await shoot(session, lang, '05-code-error-card');
     await session.type('#code', await codeFromCard(session));
     await session.click('form button[type=submit]');
@@ -61,7 +61,7 @@ async function run(lang, locale) {
     await session.click('#read-confirm');
     await session.click('.sign-step .primary');
     await session.waitFor('#code');
-    await session.click('.demo-card-block button');
+    await session.click('.card-toggle');
     await shoot(session, lang, '09-sign-code');
     await session.type('#code', await codeFromCard(session));
     await session.click('form button[type=submit]');

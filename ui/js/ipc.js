@@ -5,6 +5,7 @@ import { invoke } from '../vendor/tauri-api/core.js';
 
 let onCall = () => {};
 let onSessionEnded = () => {};
+let onUntrusted = () => {};
 
 /** Called after every command that reached the app (resets the idle clock). */
 export function setOnCall(callback) {
@@ -16,7 +17,13 @@ export function setOnSessionEnded(callback) {
   onSessionEnded = callback;
 }
 
+/** Called when the server's identity could not be verified (the app then shows its advice). */
+export function setOnUntrusted(callback) {
+  onUntrusted = callback;
+}
+
 const SESSION_OVER = new Set(['session_expired', 'unauthenticated']);
+const UNTRUSTED = 'server_identity_not_verified';
 
 async function call(command, args = {}) {
   try {
@@ -27,6 +34,7 @@ async function call(command, args = {}) {
     if (err && typeof err === 'object' && typeof err.code === 'string') {
       onCall(command);
       if (SESSION_OVER.has(err.code)) onSessionEnded(err);
+      if (err.code === UNTRUSTED) onUntrusted(err, command);
       throw err;
     }
     throw { code: 'ipc_failed', message: String(err ?? '') };
@@ -59,3 +67,8 @@ export const keepAlive = () => call('keep_alive');
 export const logout = () => call('logout');
 export const checkConnection = () => call('check_connection');
 export const saveDiagnostics = () => call('save_diagnostics');
+export const trainer = () => call('trainer');
+export const resetDemo = () => call('reset_demo');
+export const applyScenario = (username, scenario) => call('apply_scenario', { username, scenario });
+export const endServerIdentityScenario = () => call('end_server_identity_scenario');
+export const saveClassKit = (large) => call('save_class_kit', { large });

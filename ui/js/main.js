@@ -10,6 +10,9 @@ import * as documentViews from './views/document.js';
 import * as verify from './views/verify.js';
 import * as settings from './views/settings.js';
 import * as about from './views/about.js';
+import * as trainer from './views/trainer.js';
+import * as guide from './views/guide.js';
+import * as trust from './views/trust.js';
 
 registerView('welcome', welcome);
 registerView('login', login.credentials);
@@ -21,6 +24,9 @@ registerView('signed', documentViews.signed);
 registerView('verify', verify);
 registerView('settings', settings);
 registerView('about', about);
+registerView('trainer', trainer);
+registerView('guide', guide);
+registerView('trust', trust);
 
 // Authenticated calls restart the idle clock; logging out stops it.
 const SESSION_CALLS = new Set(['home', 'document', 'begin_sign', 'sign_code', 'decline', 'signed', 'save_signed', 'keep_alive', 'login_code']);
@@ -34,6 +40,12 @@ ipc.setOnSessionEnded((err) => {
   sessionStopped();
   if (app.state) app.state.logged_in = false;
   queueMicrotask(() => show('welcome', { notice: err.message }));
+});
+
+// The server's identity could not be verified: stop and advise, whatever
+// screen the citizen was on (the trust screen's own check excepted).
+ipc.setOnUntrusted((err) => {
+  if (currentView().name !== 'trust') queueMicrotask(() => show('trust', { err }));
 });
 
 async function start() {

@@ -117,6 +117,7 @@ export function updateChrome() {
   banner.hidden = !state.demo;
   banner.textContent = state.demo ? t('demo_banner') : '';
   for (const el of document.querySelectorAll('[data-view="home"], #logout')) el.hidden = !state.logged_in;
+  for (const el of document.querySelectorAll('[data-view="trainer"], [data-view="guide"]')) el.hidden = !state.demo;
   for (const el of document.querySelectorAll('#nav [data-view]')) {
     if (el.dataset.view === current.name) el.setAttribute('aria-current', 'page');
     else el.removeAttribute('aria-current');
@@ -136,17 +137,22 @@ export function applySettings(settings) {
 const WARN_BEFORE_S = 120;
 let idle = { timeoutS: 0, lastCall: 0, warnTimer: null, endTimer: null };
 
-/** Starts (or restarts) the idle clock after a login or an authenticated call. */
-export function sessionActive(timeoutS) {
+/**
+ * Starts (or restarts) the idle clock after a login or an authenticated
+ * call. `leftS`, when the server says the session has been idle already
+ * (the trainer's "about to expire"), is what remains of it.
+ */
+export function sessionActive(timeoutS, leftS) {
   if (timeoutS) idle.timeoutS = timeoutS;
   if (!idle.timeoutS || !app.state?.logged_in) return;
-  idle.lastCall = Date.now();
+  const remainingS = Math.min(leftS ?? idle.timeoutS, idle.timeoutS);
+  idle.lastCall = Date.now() - (idle.timeoutS - remainingS) * 1000;
   clearTimeout(idle.warnTimer);
   clearTimeout(idle.endTimer);
   hideIdleWarning();
-  const warnInMs = Math.max(0, (idle.timeoutS - WARN_BEFORE_S) * 1000);
+  const warnInMs = Math.max(0, (remainingS - WARN_BEFORE_S) * 1000);
   idle.warnTimer = setTimeout(showIdleWarning, warnInMs);
-  idle.endTimer = setTimeout(sessionEnded, idle.timeoutS * 1000);
+  idle.endTimer = setTimeout(sessionEnded, remainingS * 1000);
 }
 
 export function sessionStopped() {

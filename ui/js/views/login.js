@@ -14,11 +14,13 @@ function field(label, input, hint) {
 }
 
 export const credentials = {
-  async render() {
+  /** `username` pre-fills the field (the trainer's "log in as demo2 to see it"). */
+  async render({ username: given } = {}) {
     const errors = h('div', { class: 'errors' });
     const username = h('input', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', 'aria-required': 'true' });
     const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', 'aria-required': 'true' });
     const publicComputer = h('input', { id: 'public-computer', type: 'checkbox' });
+    if (given) username.value = given;
     const submit = h('button', { type: 'submit', class: 'primary' }, t('next'));
     const form = h('form', { novalidate: true, class: 'form' },
       errors,
@@ -52,7 +54,7 @@ export const credentials = {
     return {
       node: h('section', { class: 'view', 'aria-labelledby': 'login-title' },
         h('h1', { id: 'login-title' }, t('login_title')), form),
-      focus: username,
+      focus: given ? password : username,
     };
   },
 };
@@ -107,7 +109,7 @@ export const code = {
     if (prompt.demo_card) {
       const card = demoCardTable(prompt.demo_card, ids.card);
       card.hidden = true;
-      const toggle = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', 'aria-controls': ids.card }, t('show_card'));
+      const toggle = h('button', { type: 'button', class: 'secondary card-toggle', 'aria-expanded': 'false', 'aria-controls': ids.card }, t('show_card'));
       toggle.addEventListener('click', () => {
         const open = card.hidden;
         card.hidden = !open;
@@ -182,7 +184,11 @@ export const code = {
 export const blocked = {
   async render({ err }) {
     const locked = err.code === 'card_locked';
-    const message = h('p', { class: 'error', role: 'alert' }, err.message);
+    // The wait's end in the citizen's own time and language, large; the
+    // server's message (which gives it in UTC) only when there is none.
+    const message = err.until
+      ? h('p', { class: 'error', role: 'alert' }, t('waiting_until', { time: formatTime(err.until) }))
+      : h('p', { class: 'error', role: 'alert' }, err.message);
     return {
       node: h('section', { class: 'view', 'aria-labelledby': 'blocked-title' },
         h('h1', { id: 'blocked-title' }, t(locked ? 'locked_title' : 'waiting_title')),
