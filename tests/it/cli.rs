@@ -436,3 +436,57 @@ fn without_a_keyring_the_session_is_memory_only_and_the_citizen_is_told() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ca.pem"));
 }
+
+/// `kodekort demo kit` writes the class kit without starting a demo (the
+/// cards are fixed), and an unwritable path is a clear error, exit 1.
+#[test]
+fn the_class_kit_is_printed_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("kit.pdf");
+    let env = [
+        ("KODEKORT_CONFIG", "/nonexistent/kodekort.toml"),
+        ("KODEKORT_LANG", "en"),
+    ];
+    let args = ["--json", "demo", "--accounts", "2", "kit", "--large", "-o"];
+    let out = run_bin(
+        "kodekort",
+        &[&args[..], &[pdf.to_str().unwrap()]].concat(),
+        &env,
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let told: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (told["accounts"].as_u64(), told["large"].as_bool()),
+        (Some(2), Some(true))
+    );
+    let text = Command::new("pdftotext")
+        .args([pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    let text = String::from_utf8(text.stdout).unwrap();
+    for needle in [
+        "demo1",
+        "kodekort-demo-1",
+        "demo2",
+        "kodekort-demo-2",
+        "DEMO-0002",
+    ] {
+        assert!(text.contains(needle), "{needle}");
+    }
+
+    let out = run_bin(
+        "kodekort",
+        &["demo", "kit", "-o", "/nonexistent/dir/kit.pdf"],
+        &env,
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/dir/kit.pdf"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -1,7 +1,9 @@
 // Layer 2: the real app (release or debug build) end to end under Xvfb,
 // through tauri-driver and WebKitWebDriver: start the demo, log in with a
 // code read off the on-screen card, sign a pending document, and check the
-// card count dropped by two and the client's own check says "demo".
+// card count dropped by two and the client's own check says "demo". Then
+// the trainer: the panel shows it, reset restores the seed, and the "card
+// locked" scenario shows the lock screen with the time it opens again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -45,12 +47,12 @@ test('the real app: demo, log in with the on-screen card, sign, the card count d
     await session.click('#start-login');
     await session.type('#username', username);
     await session.type('#password', password);
-    await session.click('form button[type=submit]');
+    await session.click('form.form button[type=submit]');
     await session.waitFor('#code');
     assert.equal(await session.execute('return document.activeElement.id;'), 'code');
     await session.type('#code', await codeFromCard(session));
     await session.screenshot(path.join(shots, 'code-step.png'));
-    await session.click('form button[type=submit]');
+    await session.click('form.form button[type=submit]');
 
     await session.waitFor('.card-panel');
     const before = count(await session.text('#card-count'));
@@ -63,7 +65,7 @@ test('the real app: demo, log in with the on-screen card, sign, the card count d
     await session.click('.sign-step .primary');
     await session.waitFor('#code');
     await session.type('#code', await codeFromCard(session));
-    await session.click('form button[type=submit]');
+    await session.click('form.form button[type=submit]');
     await session.waitFor('.verdict');
     assert.match(await session.text('.verdict-word'), /Demo signature: not legally valid/);
     assert.equal(await session.execute('return document.querySelector(".verdict").className;'), 'verdict verdict-demo');
@@ -83,6 +85,42 @@ test('the real app: demo, log in with the on-screen card, sign, the card count d
       axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
         .then((r) => done(r.violations.map((v) => v.id + ': ' + v.nodes.length)));`);
     assert.deepEqual(violations, []);
+
+    // The trainer panel sees what the learner did; reset undoes it.
+    await session.click('#nav [data-view=trainer]');
+    await session.waitFor('#trainer-accounts');
+    const row = (name) => `#trainer-accounts tr[data-username=${username}] .${name}`;
+    assert.equal(await session.text(row('codes-left')), '146 of 148 codes left');
+    assert.equal(await session.text(row('documents-state')), '2 waiting, 1 signed, 0 declined');
+    assert.match(await session.text('#last-reset'), /Not reset/);
+    await session.click('#reset-demo');
+    await session.waitFor('#reset-yes');
+    await session.click('#reset-yes');
+    await session.waitForText('#last-reset', /Last reset at/);
+    assert.equal(await session.text(row('codes-left')), '148 of 148 codes left');
+    assert.equal(await session.text(row('documents-state')), '3 waiting, 0 signed, 0 declined');
+    assert.equal(await session.execute('return document.getElementById("logout").hidden;'), true, 'reset logs out');
+    await session.screenshot(path.join(shots, 'trainer-after-reset.png'));
+
+    // "Card locked" for the second account: the login stops at the lock
+    // screen, which gives the time the card opens again.
+    const other = await session.execute('return document.querySelector("#trainer-accounts tbody tr:nth-child(2)").dataset.username;');
+    await session.click(`section[aria-labelledby=scenarios-title] select option[value=${other}]`);
+    await session.click('#scenario-card_locked');
+    await session.click('#apply-scenario');
+    await session.waitFor('#see-it');
+    const applied = await session.text('.result p');
+    const time = applied.match(/until (.+)\.$/)[1];
+    await session.click('#see-it');
+    await session.waitFor('#password');
+    assert.equal(await session.execute('return document.getElementById("username").value;'), other);
+    const otherPassword = await session.execute(`return ${JSON.stringify(other)}.replace('demo', 'kodekort-demo-');`);
+    await session.type('#password', otherPassword);
+    await session.click('form.form button[type=submit]');
+    await session.waitFor('#blocked-title');
+    assert.match(await session.text('#blocked-title'), /wait/i);
+    assert.equal(await session.text('main [role=alert]'), `You can try again at ${time}.`);
+    await session.screenshot(path.join(shots, 'card-locked.png'));
   } finally {
     await session.end();
   }

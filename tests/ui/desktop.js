@@ -123,6 +123,17 @@ export class Session {
     throw new Error(`timed out waiting for ${css}`);
   }
 
+  /** Waits until the element's text matches `pattern`. */
+  async waitForText(css, pattern, timeoutMs = 20000) {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const text = await this.execute('return document.querySelector(arguments[0])?.textContent ?? "";', [css]);
+      if (pattern.test(text)) return text;
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${css} to match ${pattern}`);
+  }
+
   async click(css) {
     const el = await this.waitFor(css);
     await this.command('POST', this.route(`/element/${el}/click`), {});

@@ -192,6 +192,7 @@ export const blocked = {
     return {
       node: h('section', { class: 'view', 'aria-labelledby': 'blocked-title' },
         h('h1', { id: 'blocked-title' }, t(locked ? 'locked_title' : 'waiting_title')),
+        err.until ? h('p', {}, t('waiting_why')) : null,
         message,
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'primary', onclick: () => show('welcome') }, t('back')))),
