@@ -27,7 +27,11 @@ export function t(key, args = {}) {
 export function formatTime(rfc3339) {
   if (!rfc3339) return '';
   const locale = lang === 'da' ? 'da-DK' : 'en-GB';
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(rfc3339));
+  const when = new Date(rfc3339);
+  // Today's times need no date ("try again at 23:50"); other days do.
+  const today = when.toDateString() === new Date().toDateString();
+  const style = today ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
+  return new Intl.DateTimeFormat(locale, style).format(when);
 }
 
 export function formatDate(rfc3339) {

@@ -29,6 +29,8 @@ export async function show(name, params = {}) {
   if (mine !== navigation) return;
   current = { name, params };
   main.replaceChildren(node);
+  // A new screen starts at the top, with the DEMO banner in view.
+  window.scrollTo(0, 0);
   const heading = main.querySelector('h1');
   document.title = [heading?.textContent, app.state?.demo ? t('demo_title') : t('app_name')]
     .filter(Boolean)
