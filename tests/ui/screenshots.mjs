@@ -106,7 +106,7 @@ async function run(lang, locale) {
     const key = await session.execute('return document.querySelector("#trainer-card [data-key]").dataset.key;');
     await session.type('#trainer-card .find-key-input', key);
     await session.click('#trainer-card .find-key button');
-    await session.waitFor('#trainer-card .find-answer span');
+    await session.waitFor('#trainer-card .find-answer p');
     await session.execute('document.getElementById("cards-title").scrollIntoView();');
     await shoot(session, lang, '19-trainer-find-key');
     await session.click('#nav [data-view=guide]');

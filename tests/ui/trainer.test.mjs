@@ -40,7 +40,7 @@ for (const lang of ['da', 'en']) {
 
     await page.locator('#trainer-card .find-key-input').fill(panel.guide_key);
     await page.locator('#trainer-card .find-key-input').press('Enter');
-    await page.locator('#trainer-card .find-answer span').waitFor();
+    await page.locator('#trainer-card .find-answer p').waitFor();
     assert.match(await page.locator('#trainer-card .find-answer').innerText(), new RegExp(`${panel.guide_key}.*${guideCode}`));
     await check(page, problems, 'trainer panel: a key found');
 
@@ -79,7 +79,7 @@ for (const lang of ['da', 'en']) {
     const key = await page.locator('.key-box .key').innerText();
     await page.locator('.demo-card .find-key-input').fill(key);
     await page.locator('.demo-card .find-key-input').press('Enter');
-    const answer = await page.locator('.demo-card .find-answer span').innerText();
+    const answer = await page.locator('.demo-card .find-answer p').innerText();
     const code = fixtures.prompt_login.demo_card.pairs.find((p) => p.key === key).code;
     assert.ok(answer.includes(key) && answer.includes(code), answer);
     assert.equal(await page.locator('.demo-card .found').count(), 2, 'the pair is marked in the table');
@@ -154,8 +154,22 @@ test('keyboard only: the trainer locks a card, resets, finds a key and reads the
   await tabTo(page, isFocused('#trainer-card .find-key-input'), 120);
   await page.keyboard.type(panel.guide_key);
   await page.keyboard.press('Enter');
-  await page.locator('#trainer-card .find-answer span').waitFor();
+  await page.locator('#trainer-card .find-answer p').waitFor();
   assert.equal(await page.locator('#trainer-card .find-answer').innerText(), `Key ${panel.guide_key}: code ${guideCode}`);
+  // Focus visits the answer (so Orca reads it) and comes back to the field,
+  // which now has the answer as its description and the key selected.
+  await page.waitForFunction(() => document.activeElement?.classList.contains('find-key-input'));
+  const described = await page.evaluate(() => {
+    const input = document.activeElement;
+    const first = input.getAttribute('aria-describedby').split(' ')[0];
+    return { text: document.getElementById(first)?.textContent, selected: input.selectionEnd - input.selectionStart };
+  });
+  assert.deepEqual(described, { text: `Key ${panel.guide_key}: code ${guideCode}`, selected: 4 });
+  await page.keyboard.type('9999');
+  await page.keyboard.press('Enter');
+  await page.locator('#trainer-card .find-answer p', { hasText: '9999' }).waitFor();
+  assert.match(await page.locator('#trainer-card .find-answer').innerText(), /9999 is not on this card/);
+  await page.waitForFunction(() => document.activeElement?.classList.contains('find-key-input'));
 
   // The guide, from the menu.
   await page.keyboard.press('Shift+Tab');

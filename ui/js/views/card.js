@@ -1,7 +1,7 @@
 // The demo code card on screen: a real table with row and column headers,
 // laid out in four key/code column pairs like the printed card, and a
-// "find key" field that answers in words ("Key 0423: code 123456") through
-// a live region, for learners who cannot scan a grid.
+// "find key" field that answers in words ("Key 0423: code 123456"), for
+// learners who cannot scan a grid.
 import { t } from '../i18n.js';
 import { h, uid } from '../dom.js';
 
@@ -33,14 +33,14 @@ function cardTable(card) {
     h('tbody', {}, body));
 }
 
-/** The "find key" form: its answer goes to a status region and the pair is marked in the table. */
+/** The "find key" form: it answers in words and marks the pair in the table. */
 function findKey(card, table) {
-  const ids = { input: uid('find-key'), hint: uid('find-hint'), answer: uid('find-answer') };
+  const ids = { input: uid('find-key'), hint: uid('find-hint') };
   const input = h('input', {
     id: ids.input, type: 'text', inputmode: 'numeric', maxlength: '4', size: '5', autocomplete: 'off',
     class: 'find-key-input', 'aria-describedby': ids.hint,
   });
-  const answer = h('p', { id: ids.answer, class: 'find-answer', role: 'status' });
+  const answer = h('div', { class: 'find-answer' });
   const form = h('form', { class: 'find-key', novalidate: true },
     h('label', { for: ids.input }, t('find_key')),
     h('p', { id: ids.hint, class: 'hint' }, t('find_key_hint')),
@@ -62,8 +62,20 @@ function findKey(card, table) {
         cells[0]?.scrollIntoView({ block: 'nearest' });
       }
     }
-    // A new node each time, so the same answer twice is announced twice.
-    answer.replaceChildren(h('span', {}, text));
+    // A new alert node each time, named by its own text, so the same answer
+    // twice is announced twice and a screen reader that lands on it reads it.
+    const id = uid('find-answer');
+    const said = h('p', { id, role: 'alert', 'aria-labelledby': id, tabindex: '-1' }, text);
+    answer.replaceChildren(said);
+    // Orca on WebKitGTK speaks focus changes, not inserted alerts: visit the
+    // answer, then return to the field (its description now), with the key
+    // selected so the next one can simply be typed.
+    input.setAttribute('aria-describedby', `${id} ${ids.hint}`);
+    said.focus();
+    setTimeout(() => {
+      input.focus();
+      input.select();
+    }, 300);
   });
   return form;
 }
