@@ -118,6 +118,11 @@ fn the_demo_session_logs_in_signs_and_resets_through_the_binary() {
     assert_eq!(s.until("remaining")["remaining"], 146);
     s.send("scenario demo2 card-locked");
     s.until("scenario");
+    // The lock holds: demo2's login stops before any code is asked.
+    s.send("login demo2");
+    s.send("kodekort-demo-2");
+    let err = s.until("error");
+    assert_eq!(err["error"]["code"], "too_many_attempts");
     s.send("reset");
     s.until("reset");
     s.send("quit");

@@ -57,3 +57,27 @@ async fn logout_revokes_and_each_login_has_its_own_token() {
     let (status, body) = h.get("/me", Some("made-up-token")).await;
     assert_error(status, &body, 401, "unauthenticated");
 }
+
+/// The trainer's "session about to expire": the account's sessions count
+/// 28 of their 30 idle minutes as gone, so three minutes later they are over,
+/// where an untouched session would still be alive.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_training_shortcut_ages_a_session_to_two_minutes_left() {
+    let h = Harness::start().await;
+    let anna = h.add_user("anna", "Anna A").await;
+    let token = h.login(&anna).await;
+    h.clock.advance(Duration::minutes(3));
+    let (status, _) = h.get("/me", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "3 idle minutes are fine");
+    h.with_service(|s| s.training_idle_sessions("anna", Duration::minutes(28)))
+        .await
+        .unwrap();
+    let (status, _) = h.get("/me", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "still two minutes left");
+    h.with_service(|s| s.training_idle_sessions("anna", Duration::minutes(28)))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::minutes(3));
+    let (status, body) = h.get("/me", Some(&token)).await;
+    assert_error(status, &body, 401, "session_expired");
+}

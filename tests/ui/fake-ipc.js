@@ -76,6 +76,7 @@
       const account = demoState.demo_accounts.find((a) => a.username === username);
       if (!account || account.password !== password) refuse('invalid_credentials');
       loginPrompt = freshPrompt('login');
+      panel.signed_in_as = username;
       return clone(loginPrompt);
     },
     renew_login_prompt: () => { loginPrompt = freshPrompt('login'); return clone(loginPrompt); },
@@ -132,7 +133,10 @@
     check_connection: () => (untrusted
       ? { ...clone(fixtures.connection), ok: false, error: clone(fixtures.error_server_identity) }
       : clone(fixtures.connection)),
-    trainer: () => { if (!state.demo) refuse('not_demo'); return { ...clone(panel), server_identity_scenario: untrusted }; },
+    trainer: () => {
+      if (!state.demo) refuse('not_demo');
+      return { ...clone(panel), signed_in_as: state.logged_in ? (panel.signed_in_as ?? 'demo1') : null, server_identity_scenario: untrusted };
+    },
     reset_demo: () => {
       panel.last_reset = new Date().toISOString();
       panel.signed_in_as = null;

@@ -96,7 +96,7 @@ for (const lang of ['da', 'en']) {
     await page.locator('form.form button[type=submit]').click();
     await page.locator('#blocked-title').waitFor();
     const text = await page.locator('main [role=alert]').innerText();
-    const local = await page.evaluate(() => import('./js/i18n.js').then((i) => i.formatTime(new Date(Date.now() + 15 * 60 * 1000).toISOString())));
+    const local = await page.evaluate(() => import('./js/i18n.js').then((i) => i.formatClock(new Date(Date.now() + 15 * 60 * 1000).toISOString())));
     assert.ok(text.includes(local.slice(0, -1)), `the unlock time in local time: ${text} (${local})`);
     await context.close();
   });

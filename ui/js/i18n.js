@@ -27,11 +27,16 @@ export function t(key, args = {}) {
 export function formatTime(rfc3339) {
   if (!rfc3339) return '';
   const locale = lang === 'da' ? 'da-DK' : 'en-GB';
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(rfc3339));
+}
+
+/** A moment soon (a wait's end, a key's expiry): the time alone if it is today. */
+export function formatClock(rfc3339) {
+  if (!rfc3339) return '';
   const when = new Date(rfc3339);
-  // Today's times need no date ("try again at 23:50"); other days do.
-  const today = when.toDateString() === new Date().toDateString();
-  const style = today ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
-  return new Intl.DateTimeFormat(locale, style).format(when);
+  if (when.toDateString() !== new Date().toDateString()) return formatTime(rfc3339);
+  const locale = lang === 'da' ? 'da-DK' : 'en-GB';
+  return new Intl.DateTimeFormat(locale, { timeStyle: 'short' }).format(when);
 }
 
 export function formatDate(rfc3339) {

@@ -2,7 +2,7 @@
 // announcing, the progress indicator, errors, the DEMO banner and the
 // session's idle warning.
 import * as ipc from './ipc.js';
-import { t, formatTime } from './i18n.js';
+import { t, formatClock } from './i18n.js';
 import { h, uid } from './dom.js';
 
 const views = new Map();
@@ -95,7 +95,9 @@ export function showError(box, err, field) {
     // not move: visit the message, then return to the field, which it reads
     // with the error first in its description.
     message.focus();
-    setTimeout(() => field.focus(), 300);
+    setTimeout(() => {
+      if (document.activeElement === message) field.focus();
+    }, 300);
   } else {
     message.focus();
   }
@@ -171,7 +173,7 @@ export function showIdleWarning() {
   const box = document.getElementById('idle-warning');
   if (box.hidden) focusBeforeWarning = document.activeElement;
   const end = new Date(idle.lastCall + idle.timeoutS * 1000).toISOString();
-  document.getElementById('idle-text').textContent = t('idle_text', { time: formatTime(end) });
+  document.getElementById('idle-text').textContent = t('idle_text', { time: formatClock(end) });
   box.hidden = false;
   document.getElementById('idle-stay').focus();
 }

@@ -373,7 +373,10 @@ impl App {
             };
             let api = ApiClient::new(&server)?;
             inner.end_session().await;
-            inner.demo = None;
+            // Stop the demo's listeners (and its temp folder goes with it).
+            if let Some(demo) = inner.demo.take() {
+                let _ = demo.stop().await;
+            }
             if let Ok(Some(username)) = store.current_user(&server.url) {
                 if let Ok(Some(token)) = store.load(&server.url, &username) {
                     if let Ok(me) = api.me(&token).await {

@@ -18,6 +18,9 @@ pub enum AppError {
     /// The demo backend failed to start or reset, or has no such account.
     #[error("demo: {0}")]
     Demo(#[from] kodekort_demo::DemoError),
+    /// A trainer action (reset, scenario, kit) failed, or named no account.
+    #[error("demo action: {0}")]
+    DemoAction(kodekort_demo::DemoError),
     /// A scenario name the demo does not know.
     #[error("unknown scenario")]
     UnknownScenario,
@@ -32,8 +35,10 @@ impl AppError {
             AppError::Client(e) => e.code(),
             AppError::NoServerConfigured => "no_server_configured",
             AppError::NotDemo => "not_demo",
-            AppError::Demo(DemoError::NoSuchAccount(_)) => "no_such_demo_account",
+            AppError::Demo(DemoError::NoSuchAccount(_))
+            | AppError::DemoAction(DemoError::NoSuchAccount(_)) => "no_such_demo_account",
             AppError::Demo(_) => "demo_failed",
+            AppError::DemoAction(_) => "demo_action_failed",
             AppError::UnknownScenario => "unknown_scenario",
             AppError::ScenarioNeedsLogin => "scenario_needs_login",
         }
@@ -44,6 +49,7 @@ impl AppError {
         "no_server_configured",
         "not_demo",
         "no_such_demo_account",
+        "demo_action_failed",
         "unknown_scenario",
         "scenario_needs_login",
     ];

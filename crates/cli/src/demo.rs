@@ -219,7 +219,10 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                             // From now on this session talks to the impostor,
                             // until `reset`.
                             if let Applied::Impostor(server) = &applied {
-                                ctx = server_context(&demo, server, out)?;
+                                match server_context(&demo, server, out) {
+                                    Ok(next) => ctx = next,
+                                    Err(e) => out.error(&e),
+                                }
                             }
                             let scenario = s.name();
                             out.emit(json!({"scenario": scenario, "username": user}), || {

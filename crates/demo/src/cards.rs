@@ -84,4 +84,20 @@ mod tests {
         assert!(a.pairs.iter().all(|p| p.code.len() == 6));
         assert_eq!(a.serial, "DEMO-0001");
     }
+
+    /// Printed kits must stay valid across versions: these pairs are on
+    /// paper in classrooms. Changing the derivation breaks them.
+    #[test]
+    fn demo_cards_never_change() {
+        let pair = |card: &NewCard, key: &str| {
+            card.pairs
+                .iter()
+                .find(|p| p.key == key)
+                .map(|p| p.code.clone())
+        };
+        let demo1 = card("demo1", 1);
+        assert_eq!(pair(&demo1, "0004").as_deref(), Some("462194"));
+        assert_eq!(pair(&demo1, GUIDE_KEY).as_deref(), Some("092803"));
+        assert_eq!(pair(&demo1, "9971").as_deref(), Some("885867"));
+    }
 }

@@ -64,6 +64,9 @@ const NOT_REAL: [&str; 2] = [
     "DEMO – not a real account. Signatures made with it are not legally valid.",
 ];
 const FICTITIOUS: &str = "Fiktiv person / fictitious person";
+/// Under the heading of a large-print card page, which has no other such line.
+const FICTITIOUS_NOT_REAL: &str =
+    "Fiktiv person, ikke en rigtig konto.\nFictitious person, not a real account.";
 const HOW_TO: [&str; 4] = [
     "Log ind: skriv brugernavn og adgangskode, og så koden ud for den nøgle, Kodekort spørger om.",
     "Log in: type the username and password, then the code beside the key Kodekort asks for.",
@@ -170,16 +173,18 @@ fn heading(
         None => format!("{} ({})", account.name, account.username),
     };
     doc.text_in(h1, page, MARGIN, y, layout.heading, Weight::Bold, &text)?;
-    let y = y - layout.body * 1.5;
-    doc.text_gray(
-        page,
-        MARGIN,
-        y,
-        layout.body,
-        Weight::Regular,
-        0.3,
-        FICTITIOUS,
-    )?;
+    // Tagged text, not page furniture: a screen reader reads it too.
+    let p = doc.element(Role::P);
+    let note = if part.is_some() {
+        FICTITIOUS_NOT_REAL
+    } else {
+        FICTITIOUS
+    };
+    let mut y = y;
+    for line in doc.wrap(note, layout.body, Weight::Regular, A4.0 - 2.0 * MARGIN) {
+        y -= layout.body * 1.4;
+        doc.text_in(p, page, MARGIN, y, layout.body, Weight::Regular, &line)?;
+    }
     Ok(y)
 }
 

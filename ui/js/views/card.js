@@ -73,6 +73,8 @@ function findKey(card, table) {
     input.setAttribute('aria-describedby', `${id} ${ids.hint}`);
     said.focus();
     setTimeout(() => {
+      // Unless the learner has moved on meanwhile.
+      if (document.activeElement !== said) return;
       input.focus();
       input.select();
     }, 300);
@@ -85,5 +87,6 @@ export function demoCardTable(card, id) {
   const table = cardTable(card);
   return h('div', { class: 'demo-card', id },
     findKey(card, table),
-    h('div', { class: 'card-scroll' }, table));
+    // Focusable, so a keyboard can scroll the card when it is wider than the window.
+    h('div', { class: 'card-scroll', role: 'region', tabindex: '0', 'aria-label': t('demo_card_caption', { serial: card.serial }) }, table));
 }

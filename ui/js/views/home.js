@@ -1,6 +1,6 @@
 // 4. Home: the documents by status, the card panel, log out (in the header).
 import * as ipc from '../ipc.js';
-import { t, formatTime, formatDate } from '../i18n.js';
+import { t, formatClock, formatDate } from '../i18n.js';
 import { h } from '../dom.js';
 import { show, busy, showError, sessionActive } from '../shell.js';
 
@@ -24,7 +24,7 @@ function cardPanel(card) {
     : card.status === 'used_up'
       ? t('card_state_used_up')
       : card.locked_until
-        ? t('card_state_waiting', { time: formatTime(card.locked_until) })
+        ? t('card_state_waiting', { time: formatClock(card.locked_until) })
         : t('card_state_active');
   return h('section', { class: 'card-panel', 'aria-labelledby': 'card-title' },
     h('h2', { id: 'card-title' }, t('card_panel')),

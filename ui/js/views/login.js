@@ -1,7 +1,7 @@
 // 2. Log in, 3./6. the code step (for logging in and for signing), and the
 // screen for a wait or a locked card.
 import * as ipc from '../ipc.js';
-import { t, formatTime } from '../i18n.js';
+import { t, formatClock } from '../i18n.js';
 import { h, uid } from '../dom.js';
 import { app, show, busy, showError, clearError, announce, sessionActive } from '../shell.js';
 import { demoCardTable } from './card.js';
@@ -70,7 +70,7 @@ export const code = {
       'aria-describedby': `${ids.find} ${ids.hint} ${ids.attempts}`,
     });
     const attempts = h('p', { id: ids.attempts }, t('attempts', { n: prompt.attempts_left }));
-    const expires = h('p', { id: ids.expires }, t('expires', { time: formatTime(prompt.expires_at) }));
+    const expires = h('p', { id: ids.expires }, t('expires', { time: formatClock(prompt.expires_at) }));
     const expiredBox = h('div', { class: 'expired' });
     const submit = h('button', { type: 'submit', class: 'primary' }, t(signing ? 'code_submit_sign' : 'code_submit_login'));
 
@@ -187,7 +187,7 @@ export const blocked = {
     // The wait's end in the citizen's own time and language, large; the
     // server's message (which gives it in UTC) only when there is none.
     const message = err.until
-      ? h('p', { class: 'error', role: 'alert' }, t('waiting_until', { time: formatTime(err.until) }))
+      ? h('p', { class: 'error', role: 'alert' }, t('waiting_until', { time: formatClock(err.until) }))
       : h('p', { class: 'error', role: 'alert' }, err.message);
     return {
       node: h('section', { class: 'view', 'aria-labelledby': 'blocked-title' },

@@ -3,23 +3,25 @@
 // control is a native form control or button, reachable by Tab; results
 // are spoken through a status region next to the control that caused them.
 import * as ipc from '../ipc.js';
-import { t, formatTime } from '../i18n.js';
+import { t, formatClock } from '../i18n.js';
 import { h, uid } from '../dom.js';
-import { app, show, busy, showError, announce, updateChrome, sessionActive } from '../shell.js';
+import { app, show, busy, showError, announce, updateChrome, sessionActive, sessionStopped } from '../shell.js';
 import { demoCardTable } from './card.js';
 
 function stateText(account) {
   const card = account.card;
   const parts = [];
   if (card.status === 'locked') parts.push(t('state_locked'));
-  else if (card.locked_until) parts.push(t('state_locked_until', { time: formatTime(card.locked_until) }));
+  else if (card.status === 'used_up') parts.push(t('card_state_used_up'));
+  else if (card.locked_until) parts.push(t('state_locked_until', { time: formatClock(card.locked_until) }));
   else parts.push(t('state_active'));
   if (card.replacement_serial) parts.push(t('state_replacement'));
   return parts.join(', ');
 }
 
 function overviewTable(view) {
-  return h('div', { class: 'table-scroll' },
+  // A region that can take focus, so a keyboard can scroll it when it is wider than the window.
+  return h('div', { class: 'table-scroll', role: 'region', tabindex: '0', 'aria-label': t('accounts_caption') },
     h('table', { class: 'overview', id: 'trainer-accounts' },
       h('caption', {}, t('accounts_caption')),
       h('thead', {}, h('tr', {},
@@ -46,10 +48,10 @@ function accountSelect(id, view) {
 function scenarioResult(applied) {
   const user = { username: applied.username };
   switch (applied.scenario) {
-    case 'card_locked': return t('applied_card_locked', { ...user, time: formatTime(applied.locked_until) });
+    case 'card_locked': return t('applied_card_locked', { ...user, time: formatClock(applied.locked_until) });
     case 'session_expiring': {
       const end = new Date(Date.now() + applied.idle_left_s * 1000).toISOString();
-      return t('applied_session_expiring', { ...user, time: formatTime(end) });
+      return t('applied_session_expiring', { ...user, time: formatClock(end) });
     }
     case 'server_identity': return t('applied_server_identity');
     default: return t(`applied_${applied.scenario}`, user);
@@ -101,8 +103,10 @@ function scenarioSection(view, rerender) {
         const applied = await ipc.applyScenario(select.value, scenario);
         app.state = applied.state;
         const next = seeIt(applied);
-        const button = next ? h('button', { type: 'button', class: 'secondary', id: 'see-it', onclick: next.go }, next.label) : null;
-        result.replaceChildren(...[h('p', {}, scenarioResult(applied)), button].filter(Boolean));
+        // The button's description is the result, so landing on it reads both.
+        const said = h('p', { id: uid('scenario-result') }, scenarioResult(applied));
+        const button = next ? h('button', { type: 'button', class: 'secondary', id: 'see-it', 'aria-describedby': said.id, onclick: next.go }, next.label) : null;
+        result.replaceChildren(...[said, button].filter(Boolean));
         // The overview changed; the result moves into the new panel.
         await rerender({ keepScenario: true });
         if (applied.next === 'idle_warning') {
@@ -125,6 +129,8 @@ function scenarioSection(view, rerender) {
             await ipc.endServerIdentityScenario();
             announce(t('server_identity_ended'));
             await rerender();
+            // The button is gone with the scenario: go on where scenarios are chosen.
+            document.getElementById('apply-scenario')?.focus();
           } catch (err) {
             showError(errors, err);
           }
@@ -184,10 +190,15 @@ function resetSection(rerender) {
       try {
         const view = await ipc.resetDemo();
         app.state = { ...app.state, logged_in: false };
+        sessionStopped();
         updateChrome();
-        announce(t('reset_done', { time: formatTime(view.last_reset) }));
+        announce(t('reset_done', { time: formatClock(view.last_reset) }));
         await rerender({ focusStatus: true });
       } catch (err) {
+        // The app forgot the session before trying: so does the page.
+        app.state = { ...app.state, logged_in: false };
+        sessionStopped();
+        updateChrome();
         showError(errors, err);
       }
     }, yes));
@@ -243,8 +254,8 @@ export async function render(params = {}) {
   const status = h('section', { 'aria-labelledby': 'status-title' },
     h('h2', { id: 'status-title' }, t('trainer_status')),
     h('p', { id: 'trainer-status', tabindex: '-1' },
-      t('trainer_started', { time: formatTime(view.started_at) }), ' ',
-      h('span', { id: 'last-reset' }, view.last_reset ? t('trainer_last_reset', { time: formatTime(view.last_reset) }) : t('trainer_never_reset'))),
+      t('trainer_started', { time: formatClock(view.started_at) }), ' ',
+      h('span', { id: 'last-reset' }, view.last_reset ? t('trainer_last_reset', { time: formatClock(view.last_reset) }) : t('trainer_never_reset'))),
     h('p', {}, view.signed_in_as ? t('trainer_signed_in', { username: view.signed_in_as }) : t('trainer_nobody')),
     h('p', {}, h('button', { type: 'button', class: 'link-button', onclick: () => show('guide') }, t('nav_guide'))));
   const node = h('section', { class: 'view trainer', 'aria-labelledby': 'trainer-title' },

@@ -42,7 +42,7 @@ impl Inner {
 
     async fn trainer(&self) -> Result<TrainerView> {
         let demo = self.demo()?;
-        let overview = demo.overview().await?;
+        let overview = demo.overview().await.map_err(AppError::DemoAction)?;
         let accounts = overview
             .into_iter()
             .zip(demo.accounts())
@@ -84,9 +84,11 @@ impl App {
             inner.forget_session();
             inner.login = None;
             let demo = inner.demo_mut()?;
-            demo.reset().await?;
+            let reset = demo.reset().await;
+            // Back to the trusted server whatever happened, then report.
             let server = demo.server();
             inner.switch_api(&server)?;
+            reset.map_err(AppError::DemoAction)?;
             inner.trainer().await
         })
         .await
@@ -100,7 +102,12 @@ impl App {
     ) -> Result<ScenarioView, UiError> {
         self.run(async move |inner| {
             let scenario = Scenario::from_name(scenario).ok_or(AppError::UnknownScenario)?;
-            let account = inner.demo()?.account(username)?.username.clone();
+            let account = inner
+                .demo()?
+                .account(username)
+                .map_err(AppError::DemoAction)?
+                .username
+                .clone();
             let active = inner
                 .session
                 .as_ref()
@@ -110,7 +117,11 @@ impl App {
             }
             let idle_timeout_s = active.map(|s| s.idle_timeout_s);
             let signed_in = active.is_some();
-            let applied = inner.demo_mut()?.scenario(&account, scenario).await?;
+            let applied = inner
+                .demo_mut()?
+                .scenario(&account, scenario)
+                .await
+                .map_err(AppError::DemoAction)?;
             let mut view = ScenarioView {
                 scenario: scenario.name(),
                 username: account,
@@ -144,10 +155,15 @@ impl App {
     /// Ends the "server identity" scenario: back to the trusted demo server.
     pub async fn end_server_identity_scenario(&self) -> Result<TrainerView, UiError> {
         self.run(async move |inner| {
-            let demo = inner.demo_mut()?;
-            demo.stop_impostor().await?;
-            let server = demo.server();
+            // Back to the trusted server first, so a failed stop cannot
+            // leave the app talking to a closed port.
+            let server = inner.demo()?.server();
             inner.switch_api(&server)?;
+            inner
+                .demo_mut()?
+                .stop_impostor()
+                .await
+                .map_err(AppError::DemoAction)?;
             inner.trainer().await
         })
         .await
@@ -160,7 +176,7 @@ impl App {
         } else {
             PrintSize::Standard
         };
-        self.run(async move |inner| Ok(inner.demo()?.class_kit(size)?))
+        self.run(async move |inner| inner.demo()?.class_kit(size).map_err(AppError::DemoAction))
             .await
     }
 
