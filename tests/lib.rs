@@ -316,3 +316,18 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     });
     profile_dir.join(name)
 }
+
+/// Runs a poppler-utils tool (`pdftotext`, `pdfinfo`, …) and returns its
+/// stdout; fails the test with its stderr if it fails.
+pub fn poppler(tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils) must be installed: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -5,6 +5,7 @@ use kodekort_client::{verify_envelope, ApiClient, AuthState, Lang, Login, Sessio
 use kodekort_demo::{Applied, Demo, DemoAccount, PrintSize, Scenario};
 use kodekort_proto::signing::sha256_hex;
 use kodekort_proto::Password;
+use kodekort_tests::poppler;
 
 async fn log_in(api: &ApiClient, account: &DemoAccount) -> Session {
     let mut login = Login::new();
@@ -191,7 +192,7 @@ async fn the_class_kit_holds_every_accounts_credentials_and_card() {
     for (size, pages_each) in [(PrintSize::Standard, 1), (PrintSize::Large, 3)] {
         let pdf = dir.path().join(format!("kit-{size:?}.pdf"));
         std::fs::write(&pdf, demo.class_kit(size).unwrap()).unwrap();
-        let info = pdf_tool("pdfinfo", &[pdf.to_str().unwrap()]);
+        let info = poppler("pdfinfo", &[pdf.to_str().unwrap()]);
         assert!(
             info.lines()
                 .any(|l| l.split_whitespace().collect::<Vec<_>>()
@@ -203,7 +204,7 @@ async fn the_class_kit_holds_every_accounts_credentials_and_card() {
             let n: usize = account.username["demo".len()..].parse().unwrap();
             let first = ((n - 1) * pages_each + 1).to_string();
             let last = (n * pages_each).to_string();
-            let text = pdf_tool(
+            let text = poppler(
                 "pdftotext",
                 &[
                     "-layout",
@@ -231,7 +232,7 @@ async fn the_class_kit_holds_every_accounts_credentials_and_card() {
         let watermarks = bytes.windows(10).filter(|w| w == b"/F1 150 Tf").count();
         assert_eq!(watermarks, 4 * pages_each, "{size:?}");
         // Every account says it is not real, in words a screen reader reads.
-        let text = pdf_tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+        let text = poppler("pdftotext", &[pdf.to_str().unwrap(), "-"]);
         assert_eq!(
             text.matches("not a real account").count(),
             4 * pages_each,
@@ -239,17 +240,4 @@ async fn the_class_kit_holds_every_accounts_credentials_and_card() {
         );
     }
     demo.stop().await.unwrap();
-}
-
-fn pdf_tool(tool: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} (poppler-utils) is installed: {e}"));
-    assert!(
-        out.status.success(),
-        "{tool}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }

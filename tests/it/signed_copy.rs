@@ -1,29 +1,14 @@
 //! The signed copy PDF: real text with any name, tagged, two attachments,
 //! and verification of the file on its own, down to one flipped byte.
 
-use std::process::Command;
-
 use kodekort_client::signed_copy::{render, verify_file};
 use kodekort_client::{verify_envelope, Lang, Verdict};
 use kodekort_proto::wire::Document;
 use kodekort_proto::Envelope;
-use kodekort_tests::Harness;
+use kodekort_tests::{poppler as tool, Harness};
 
 const NAME: &str = "Søren Ærø-Łukasiewicz Öztürk Παπαδόπουλος";
 const CONTENT: &str = "Samtykke til fremleje\n\nJeg, Søren, giver samtykke. Zażółć gęślą jaźń; çğıöşü; αβγδ.\n\nLast line.\n";
-
-fn tool(name: &str, args: &[&str]) -> String {
-    let out = Command::new(name)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name} (poppler-utils) must be installed: {e}"));
-    assert!(
-        out.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 async fn signed(h: &Harness) -> (Document, Envelope) {
     let user = h.add_user("soeren", NAME).await;

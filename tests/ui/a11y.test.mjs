@@ -1,22 +1,10 @@
 // Every screen in every state, in both languages, has zero axe violations
 // (WCAG 2.0/2.1/2.2 A and AA), in real headless Chromium.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveUi, launch, openApp, axe, fixtures } from './harness.mjs';
+import { withBrowser, openApp, axe, fixtures } from './harness.mjs';
 
-let server;
-let url;
-let browser;
-
-before(async () => {
-  ({ server, url } = await serveUi());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = withBrowser();
 
 const account = fixtures.state_demo.demo_accounts[0];
 
@@ -58,7 +46,7 @@ async function toHome(page) {
 
 for (const lang of ['da', 'en']) {
   test(`${lang}: welcome, login and code step in every state`, async () => {
-    const { page, context, problems } = await openApp(browser, url, { lang, server: 'https://kodekort.example:8443' });
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang, server: 'https://kodekort.example:8443' });
     assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
     await check(page, problems, 'welcome with a server');
 
@@ -88,14 +76,14 @@ for (const lang of ['da', 'en']) {
   });
 
   test(`${lang}: expired prompt, wait and locked card`, async () => {
-    let { page, context, problems } = await openApp(browser, url, { lang, demo: true, expiresInS: 1 });
+    let { page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true, expiresInS: 1 });
     await toCode(page);
     await page.locator('.expired button').waitFor();
     await check(page, problems, 'code step: expired');
     await context.close();
 
     for (const code of ['too_many_attempts', 'card_locked']) {
-      ({ page, context, problems } = await openApp(browser, url, { lang, demo: true, errors: { login: code } }));
+      ({ page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true, errors: { login: code } }));
       await page.locator('main .primary').first().click();
       await page.locator('#username').fill(account.username);
       await page.locator('#password').fill(account.password);
@@ -107,7 +95,7 @@ for (const lang of ['da', 'en']) {
   });
 
   test(`${lang}: home, document, signing, signed, verify, settings, about`, async () => {
-    const { page, context, problems } = await openApp(browser, url, { lang, demo: true });
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true });
     await toHome(page);
     await check(page, problems, 'home');
 
@@ -163,12 +151,12 @@ for (const lang of ['da', 'en']) {
       { locked_until: '2026-11-26T12:30:00Z' },
     ];
     for (const card of cards) {
-      const { page, context, problems } = await openApp(browser, url, { lang, demo: true, card });
+      const { page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true, card });
       await toHome(page);
       await check(page, problems, `home with card ${JSON.stringify(card)}`);
       await context.close();
     }
-    const { page, context, problems } = await openApp(browser, url, { lang, demo: true }, { width: 320, height: 640 });
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true }, { width: 320, height: 640 });
     await page.evaluate(() => document.documentElement.classList.add('high-contrast'));
     await page.evaluate(() => { document.documentElement.style.fontSize = '200%'; });
     await check(page, problems, 'welcome at 320 px, 200 %, high contrast');
@@ -184,14 +172,14 @@ for (const lang of ['da', 'en']) {
   test(`${lang}: verify when a file is altered or not signed`, async () => {
     const invalid = { file_name: 'altered.pdf', has_content: true,
       verdict: { code: 'content_altered', valid: false, demo: false, message: 'The text was changed after signing.', details: null } };
-    let { page, context, problems } = await openApp(browser, url, { lang, fileVerdict: invalid });
+    let { page, context, problems } = await openApp(env.browser, env.url, { lang, fileVerdict: invalid });
     await page.locator('#nav [data-view=verify]').click();
     await page.locator('main .primary').click();
     await page.locator('.verdict-invalid').waitFor();
     await check(page, problems, 'verify: not valid');
     await context.close();
 
-    ({ page, context, problems } = await openApp(browser, url, { lang, errors: { verify_file: 'not_a_signed_file' } }));
+    ({ page, context, problems } = await openApp(env.browser, env.url, { lang, errors: { verify_file: 'not_a_signed_file' } }));
     await page.locator('#nav [data-view=verify]').click();
     await page.locator('main .primary').click();
     await page.locator('.errors [role=alert]').waitFor();
@@ -201,7 +189,7 @@ for (const lang of ['da', 'en']) {
 }
 
 test('canary: axe catches a planted unlabelled input', async () => {
-  const { page, context, problems } = await openApp(browser, url, {});
+  const { page, context, problems } = await openApp(env.browser, env.url, {});
   await check(page, problems, 'welcome without a server or the demo');
   await page.evaluate(() => {
     const input = document.createElement('input');

@@ -1,30 +1,18 @@
 // The flows with the keyboard alone: focus lands where it should, errors
 // reach a live region and are tied to their field, and nothing secret is
 // in the page. Real headless Chromium, fake IPC.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveUi, launch, openApp, focused, fixtures, root, tabTo, byText, startsWith, byId } from './harness.mjs';
+import { withBrowser, openApp, focused, fixtures, root, tabTo, byText, startsWith, byId } from './harness.mjs';
 
-let server;
-let url;
-let browser;
-
-before(async () => {
-  ({ server, url } = await serveUi());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = withBrowser();
 
 const account = fixtures.state_demo.demo_accounts[0];
 
 test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en' });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en' });
   assert.deepEqual(await focused(page), { tag: 'h1', id: 'welcome-title', text: 'Welcome to Kodekort' });
 
   await tabTo(page, byText('Start the demo'));
@@ -139,7 +127,7 @@ test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', 
 });
 
 test('language switch: <html lang> and every text follow, focus stays on the view', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true });
   await tabTo(page, byId('lang-switch'));
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.documentElement.lang === 'da');
@@ -154,7 +142,7 @@ test('language switch: <html lang> and every text follow, focus stays on the vie
 });
 
 test('settings: text size, contrast and motion apply to the page', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en' });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en' });
   await page.locator('#nav [data-view=settings]').click();
   await page.locator('#text-size-200').check();
   await page.locator('#high-contrast').check();
@@ -173,7 +161,7 @@ test('settings: text size, contrast and motion apply to the page', async () => {
 });
 
 test('idle warning: shown before the timeout, focus on "Stay signed in", which keeps the session', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true });
   // 121 s idle timeout: the warning comes 120 s early, after about 1 s.
   await page.evaluate(() => { window.__fake.home.idle_timeout_s = 121; });
   await page.locator('main .primary').first().click();
@@ -207,7 +195,7 @@ test('the vendored @tauri-apps/api is the locked npm release, unchanged', () => 
 });
 
 test('a session the server ended leads back to the start, saying why', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true, errors: { home: 'session_expired' } });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true, errors: { home: 'session_expired' } });
   await page.locator('#start-login').click();
   await page.locator('#username').fill(account.username);
   await page.locator('#password').fill(account.password);
@@ -230,7 +218,7 @@ test('a session the server ended leads back to the start, saying why', async () 
 });
 
 test('a second press while a request is in flight sends nothing more', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true, delayMs: 400 });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true, delayMs: 400 });
   await page.locator('#start-login').click();
   await page.locator('#username').fill(account.username);
   await page.locator('#password').fill(account.password);

@@ -1,6 +1,7 @@
 // Shared by the UI test files: a loopback static server for ui/, Debian's
 // Chromium through playwright-core, the catalogue, a fake IPC injected
 // before the page's scripts, and axe-core.
+import { before, after } from 'node:test';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -109,3 +110,20 @@ export async function tabTo(page, matches, limit = 40) {
 export const byText = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim() === ${JSON.stringify(text)};`);
 export const startsWith = (text) => new Function(`return (document.activeElement?.textContent ?? '').trim().startsWith(${JSON.stringify(text)});`);
 export const byId = (id) => new Function(`return document.activeElement?.id === ${JSON.stringify(id)};`);
+
+/**
+ * Serves the UI and starts Chromium once for the test file that calls it;
+ * `env.url` and `env.browser` are set before its first test.
+ */
+export function withBrowser() {
+  const env = {};
+  before(async () => {
+    ({ server: env.server, url: env.url } = await serveUi());
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.close();
+  });
+  return env;
+}

@@ -2,23 +2,11 @@
 // core's views): the trainer panel, the on-screen card with "find key",
 // the guide and the untrusted-server screen have zero axe violations in
 // both languages, and the trainer's work is done with the keyboard alone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveUi, launch, openApp, axe, focused, fixtures, tabTo, byText, byId } from './harness.mjs';
+import { withBrowser, openApp, axe, focused, fixtures, tabTo, byText, byId } from './harness.mjs';
 
-let server;
-let url;
-let browser;
-
-before(async () => {
-  ({ server, url } = await serveUi());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = withBrowser();
 
 const panel = fixtures.trainer;
 const demo1 = panel.accounts[0];
@@ -33,7 +21,7 @@ const isFocused = (selector) => new Function(`return document.activeElement?.mat
 
 for (const lang of ['da', 'en']) {
   test(`${lang}: trainer panel, card, guide and trust screen pass axe`, async () => {
-    const { page, context, problems } = await openApp(browser, url, { lang, demo: true, loggedIn: true });
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true, loggedIn: true });
     await page.locator('#nav [data-view=trainer]').click();
     await page.locator('#trainer-accounts').waitFor();
     await check(page, problems, 'trainer panel');
@@ -70,7 +58,7 @@ for (const lang of ['da', 'en']) {
   });
 
   test(`${lang}: the code step's card answers "find key", and a locked card shows its local unlock time`, async () => {
-    let { page, context, problems } = await openApp(browser, url, { lang, demo: true });
+    let { page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true });
     await page.locator('main .primary').first().click();
     await page.locator('#username').fill(fixtures.state_demo.demo_accounts[0].username);
     await page.locator('#password').fill(fixtures.state_demo.demo_accounts[0].password);
@@ -89,7 +77,7 @@ for (const lang of ['da', 'en']) {
     await check(page, problems, 'code step: card with a find-key answer');
     await context.close();
 
-    ({ page, context, problems } = await openApp(browser, url, { lang, demo: true, errors: { login: 'too_many_attempts' } }));
+    ({ page, context, problems } = await openApp(env.browser, env.url, { lang, demo: true, errors: { login: 'too_many_attempts' } }));
     await page.locator('main .primary').first().click();
     await page.locator('#username').fill('demo2');
     await page.locator('#password').fill('x');
@@ -103,7 +91,7 @@ for (const lang of ['da', 'en']) {
 }
 
 test('keyboard only: the trainer locks a card, resets, finds a key and reads the guide', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true });
   assert.equal((await focused(page)).id, 'welcome-title');
 
   await tabTo(page, byText('Trainer panel'));
@@ -183,7 +171,7 @@ test('keyboard only: the trainer locks a card, resets, finds a key and reads the
 });
 
 test('keyboard only: "session about to expire" shows the warning at once; "server identity" the advice', async () => {
-  const { page, context, problems } = await openApp(browser, url, { lang: 'en', demo: true, loggedIn: true });
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true, loggedIn: true });
   await page.locator('#nav [data-view=home]').click();
   await page.locator('.card-panel').waitFor();
   await tabTo(page, byText('Trainer panel'), 60);

@@ -43,9 +43,10 @@ ipc.setOnSessionEnded((err) => {
 });
 
 // The server's identity could not be verified: stop and advise, whatever
-// screen the citizen was on (the trust screen's own check excepted).
+// screen the citizen was on or going to. (The trust screen's own check
+// answers a view, not an error, so this cannot loop.)
 ipc.setOnUntrusted((err) => {
-  if (currentView().name !== 'trust') queueMicrotask(() => show('trust', { err }));
+  queueMicrotask(() => show('trust', { err }));
 });
 
 async function start() {
