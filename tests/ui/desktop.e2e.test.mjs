@@ -1,9 +1,10 @@
 // Layer 2: the real app (release or debug build) end to end under Xvfb,
 // through tauri-driver and WebKitWebDriver: start the demo, log in with a
 // code read off the on-screen card, sign a pending document, and check the
-// card count dropped by two and the client's own check says "demo". Then
-// the trainer: the panel shows it, reset restores the seed, and the "card
-// locked" scenario shows the lock screen with the time it opens again.
+// card count dropped by two and the client's own check says "demo". Then a
+// mock class: a second learner logs in and signs, the trainer panel shows
+// both, reset restores the seed, and the "card locked" scenario shows the
+// lock screen with the time it opens again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -26,12 +27,25 @@ after(() => {
 });
 
 
+/** From home: open the first pending document, confirm reading, sign with the card's code. */
+async function signFirstPending(session) {
+  await session.click('.doc-link');
+  await session.waitFor('.doc-text');
+  await session.click('#read-confirm');
+  await session.click('.sign-step .primary');
+  await session.waitFor('#code');
+  await session.type('#code', await codeFromCard(session));
+  await session.click('form.form button[type=submit]');
+  await session.waitFor('.verdict');
+  assert.match(await session.text('.verdict-word'), /Demo signature: not legally valid/);
+}
+
 function count(text) {
   const [remaining, total] = text.match(/\d+/g).map(Number);
   return { remaining, total };
 }
 
-test('the real app: demo, log in with the on-screen card, sign, the card count drops by 2, the signature verifies', async () => {
+test('the real app: a mock class: demo, two learners log in with the on-screen card and sign, the trainer panel, reset, a locked card', async () => {
   const session = await new Session(driver.url).start();
   try {
     await session.waitFor('#welcome-title');
@@ -59,15 +73,7 @@ test('the real app: demo, log in with the on-screen card, sign, the card count d
     assert.deepEqual(before, { remaining: 147, total: 148 }, 'the login used one code');
     await session.screenshot(path.join(shots, 'home.png'));
 
-    await session.click('.doc-link');
-    await session.waitFor('.doc-text');
-    await session.click('#read-confirm');
-    await session.click('.sign-step .primary');
-    await session.waitFor('#code');
-    await session.type('#code', await codeFromCard(session));
-    await session.click('form.form button[type=submit]');
-    await session.waitFor('.verdict');
-    assert.match(await session.text('.verdict-word'), /Demo signature: not legally valid/);
+    await signFirstPending(session);
     assert.equal(await session.execute('return document.querySelector(".verdict").className;'), 'verdict verdict-demo');
     await session.screenshot(path.join(shots, 'signed.png'));
 
@@ -86,25 +92,45 @@ test('the real app: demo, log in with the on-screen card, sign, the card count d
         .then((r) => done(r.violations.map((v) => v.id + ': ' + v.nodes.length)));`);
     assert.deepEqual(violations, []);
 
-    // The trainer panel sees what the learner did; reset undoes it.
+    // A second learner at the same PC, after the first logs out.
+    await session.click('#logout');
+    await session.waitFor('#welcome-title');
+    const [second, secondPassword] = await session.execute(
+      'return [...document.querySelectorAll(".accounts tbody tr:nth-child(2) code")].map((c) => c.textContent);');
+    await session.click('#start-login');
+    await session.type('#username', second);
+    await session.type('#password', secondPassword);
+    await session.click('form.form button[type=submit]');
+    await session.waitFor('#code');
+    await session.type('#code', await codeFromCard(session));
+    await session.click('form.form button[type=submit]');
+    await session.waitFor('.card-panel');
+    await signFirstPending(session);
+
+    // The trainer panel sees what both learners did; reset undoes it.
     await session.click('#nav [data-view=trainer]');
     await session.waitFor('#trainer-accounts');
-    const row = (name) => `#trainer-accounts tr[data-username=${username}] .${name}`;
-    assert.equal(await session.text(row('codes-left')), '146 of 148 codes left');
-    assert.equal(await session.text(row('documents-state')), '2 waiting, 1 signed, 0 declined');
+    const cell = (user, name) => `#trainer-accounts tr[data-username=${user}] .${name}`;
+    for (const user of [username, second]) {
+      assert.equal(await session.text(cell(user, 'codes-left')), '146 of 148 codes left', user);
+      assert.equal(await session.text(cell(user, 'documents-state')), '2 waiting, 1 signed, 0 declined', user);
+    }
+    const row = (name) => cell(username, name);
     assert.match(await session.text('#last-reset'), /Not reset/);
     await session.click('#reset-demo');
     await session.waitFor('#reset-yes');
     await session.click('#reset-yes');
     await session.waitForText('#last-reset', /Last reset at/);
-    assert.equal(await session.text(row('codes-left')), '148 of 148 codes left');
-    assert.equal(await session.text(row('documents-state')), '3 waiting, 0 signed, 0 declined');
+    for (const user of [username, second]) {
+      assert.equal(await session.text(cell(user, 'codes-left')), '148 of 148 codes left', user);
+      assert.equal(await session.text(cell(user, 'documents-state')), '3 waiting, 0 signed, 0 declined', user);
+    }
     assert.equal(await session.execute('return document.getElementById("logout").hidden;'), true, 'reset logs out');
     await session.screenshot(path.join(shots, 'trainer-after-reset.png'));
 
     // "Card locked" for the second account: the login stops at the lock
     // screen, which gives the time the card opens again.
-    const other = await session.execute('return document.querySelector("#trainer-accounts tbody tr:nth-child(2)").dataset.username;');
+    const other = second;
     await session.click(`section[aria-labelledby=scenarios-title] select option[value=${other}]`);
     await session.click('#scenario-card_locked');
     await session.click('#apply-scenario');
@@ -114,8 +140,7 @@ test('the real app: demo, log in with the on-screen card, sign, the card count d
     await session.click('#see-it');
     await session.waitFor('#password');
     assert.equal(await session.execute('return document.getElementById("username").value;'), other);
-    const otherPassword = await session.execute(`return ${JSON.stringify(other)}.replace('demo', 'kodekort-demo-');`);
-    await session.type('#password', otherPassword);
+    await session.type('#password', secondPassword);
     await session.click('form.form button[type=submit]');
     await session.waitFor('#blocked-title');
     assert.match(await session.text('#blocked-title'), /wait/i);
