@@ -188,11 +188,10 @@ async fn save_class_kit(
     window: WebviewWindow,
     large: bool,
 ) -> Reply<Option<SavedView>> {
-    // Outside the demo this fails before any dialog opens.
-    app.trainer().await?;
+    let pdf = app.class_kit(large).await?;
     in_picked(
         dialogs::save_pdf(&window, App::class_kit_file_name(large)).await,
-        async |p| app.save_class_kit(p, large).await,
+        async |p| app.save_class_kit(p, &pdf).await,
     )
     .await
 }

@@ -14,6 +14,7 @@
     connected: Boolean(config.demo),
     logged_in: Boolean(config.loggedIn),
     demo_accounts: config.demo ? clone(demoState.demo_accounts) : [],
+    demo_guide_key: config.demo ? demoState.demo_guide_key : null,
   };
   const home = clone(fixtures.home);
   home.card.remaining = 148;
@@ -63,7 +64,7 @@
     catalogue: ({ lang }) => catalogue[lang],
     set_settings: ({ settings: next }) => { Object.assign(settings, next); return clone(state); },
     start_demo: () => {
-      Object.assign(state, { demo: true, connected: true, demo_accounts: clone(demoState.demo_accounts) });
+      Object.assign(state, { demo: true, connected: true, demo_accounts: clone(demoState.demo_accounts), demo_guide_key: demoState.demo_guide_key });
       return clone(state);
     },
     connect: () => {

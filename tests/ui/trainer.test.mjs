@@ -10,7 +10,8 @@ const env = withBrowser();
 
 const panel = fixtures.trainer;
 const demo1 = panel.accounts[0];
-const guideCode = demo1.printed.pairs.find((p) => p.key === panel.guide_key).code;
+const guideKey = fixtures.state_demo.demo_guide_key;
+const guideCode = demo1.printed.pairs.find((p) => p.key === guideKey).code;
 
 async function check(page, problems, label) {
   assert.deepEqual(await axe(page), [], `${label}: axe violations`);
@@ -26,10 +27,10 @@ for (const lang of ['da', 'en']) {
     await page.locator('#trainer-accounts').waitFor();
     await check(page, problems, 'trainer panel');
 
-    await page.locator('#trainer-card .find-key-input').fill(panel.guide_key);
+    await page.locator('#trainer-card .find-key-input').fill(guideKey);
     await page.locator('#trainer-card .find-key-input').press('Enter');
     await page.locator('#trainer-card .find-answer p').waitFor();
-    assert.match(await page.locator('#trainer-card .find-answer').innerText(), new RegExp(`${panel.guide_key}.*${guideCode}`));
+    assert.match(await page.locator('#trainer-card .find-answer').innerText(), new RegExp(`${guideKey}.*${guideCode}`));
     await check(page, problems, 'trainer panel: a key found');
 
     await page.locator('#scenario-card_locked').check();
@@ -140,10 +141,10 @@ test('keyboard only: the trainer locks a card, resets, finds a key and reads the
 
   // Find key 0423 on demo1's card.
   await tabTo(page, isFocused('#trainer-card .find-key-input'), 120);
-  await page.keyboard.type(panel.guide_key);
+  await page.keyboard.type(guideKey);
   await page.keyboard.press('Enter');
   await page.locator('#trainer-card .find-answer p').waitFor();
-  assert.equal(await page.locator('#trainer-card .find-answer').innerText(), `Key ${panel.guide_key}: code ${guideCode}`);
+  assert.equal(await page.locator('#trainer-card .find-answer').innerText(), `Key ${guideKey}: code ${guideCode}`);
   // Focus visits the answer (so Orca reads it) and comes back to the field,
   // which now has the answer as its description and the key selected.
   await page.waitForFunction(() => document.activeElement?.classList.contains('find-key-input'));
@@ -152,7 +153,7 @@ test('keyboard only: the trainer locks a card, resets, finds a key and reads the
     const first = input.getAttribute('aria-describedby').split(' ')[0];
     return { text: document.getElementById(first)?.textContent, selected: input.selectionEnd - input.selectionStart };
   });
-  assert.deepEqual(described, { text: `Key ${panel.guide_key}: code ${guideCode}`, selected: 4 });
+  assert.deepEqual(described, { text: `Key ${guideKey}: code ${guideCode}`, selected: 4 });
   await page.keyboard.type('9999');
   await page.keyboard.press('Enter');
   await page.locator('#trainer-card .find-answer p', { hasText: '9999' }).waitFor();
@@ -165,7 +166,7 @@ test('keyboard only: the trainer locks a card, resets, finds a key and reads the
   await page.keyboard.press('Enter');
   await page.locator('#guide-title').waitFor();
   assert.equal((await focused(page)).id, 'guide-title');
-  assert.match(await page.locator('#exercise-2').innerText(), new RegExp(panel.guide_key));
+  assert.match(await page.locator('#exercise-2').innerText(), new RegExp(guideKey));
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -200,9 +201,10 @@ test('keyboard only: "session about to expire" shows the warning at once; "serve
   assert.match(await page.locator('main').innerText(), /Do not type your password/);
   // Any request that meets the untrusted server lands here too.
   await page.locator('#nav [data-view=home]').click();
-  await page.locator('#trust-title').waitFor();
+  await page.waitForFunction(() => document.activeElement?.id === 'trust-title');
   await tabTo(page, byText('Trainer panel'), 60);
   await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'trainer-title');
   await tabTo(page, byId('end-identity'), 80);
   await page.keyboard.press('Enter');
   await page.locator('#end-identity').waitFor({ state: 'detached' });

@@ -91,17 +91,43 @@ export function showError(box, err, field) {
     const hints = (field.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && !x.startsWith('error-'));
     field.setAttribute('aria-describedby', [id, ...hints].join(' '));
     field.setAttribute('aria-invalid', 'true');
-    // Orca on WebKitGTK speaks neither an inserted alert nor a focus that did
-    // not move: visit the message, then return to the field, which it reads
-    // with the error first in its description.
-    message.focus();
-    setTimeout(() => {
-      if (document.activeElement === message) field.focus();
-    }, 300);
+    visitThenReturn(message, field);
   } else {
     message.focus();
   }
   return message;
+}
+
+/**
+ * Orca on WebKitGTK speaks neither an inserted alert nor a focus that did
+ * not move: focus `message` (a named alert), then return to `field`, which
+ * has it first in its description, unless focus moved on meanwhile.
+ */
+export function visitThenReturn(message, field, then) {
+  message.focus();
+  setTimeout(() => {
+    if (document.activeElement !== message) return;
+    field.focus();
+    then?.();
+  }, 300);
+}
+
+/**
+ * Asks `question` inline in `box`: focus goes to the question; "yes" runs
+ * `onYes` (as busy work), "no" clears the box and returns focus to `back`.
+ */
+export function confirmInline(box, { idPrefix, question, yes, no, onYes, back }) {
+  const asked = h('p', { id: `${idPrefix}-question`, tabindex: '-1' }, question);
+  const yesButton = h('button', { type: 'button', class: 'danger', id: `${idPrefix}-yes` }, yes);
+  const noButton = h('button', { type: 'button', class: 'secondary' }, no);
+  yesButton.addEventListener('click', () => busy(onYes, yesButton));
+  noButton.addEventListener('click', () => {
+    box.replaceChildren();
+    back.focus();
+  });
+  box.replaceChildren(h('div', { role: 'group', 'aria-labelledby': asked.id, class: 'confirm-box' },
+    asked, h('div', { class: 'actions' }, yesButton, noButton)));
+  asked.focus();
 }
 
 export function clearError(box, field) {

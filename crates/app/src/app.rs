@@ -225,6 +225,7 @@ impl Inner {
                         .collect()
                 })
                 .unwrap_or_default(),
+            demo_guide_key: self.demo.as_ref().map(|_| kodekort_demo::cards::GUIDE_KEY),
         }
     }
 

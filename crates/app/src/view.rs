@@ -36,6 +36,8 @@ pub struct StateView {
     pub logged_in: bool,
     /// Demo accounts with their passwords: known to everyone in the class.
     pub demo_accounts: Vec<DemoAccountView>,
+    /// In the demo: the key every demo card has, for the guide's exercise.
+    pub demo_guide_key: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -282,8 +284,6 @@ pub struct TrainerView {
     pub server_identity_scenario: bool,
     /// The account logged in on this computer, if any.
     pub signed_in_as: Option<String>,
-    /// The key every demo card has, for the guide's exercise.
-    pub guide_key: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -266,7 +266,8 @@ async fn the_trainer_resets_applies_scenarios_and_prints_the_kit() {
     let row = &panel.accounts[0];
     assert_eq!((row.card.remaining, row.pending, row.signed), (146, 2, 1));
     assert_eq!(row.printed.serial, "DEMO-0001");
-    assert!(row.printed.pairs.iter().any(|p| p.key == panel.guide_key));
+    let guide_key = app.state().await.demo_guide_key.unwrap();
+    assert!(row.printed.pairs.iter().any(|p| p.key == guide_key));
     assert_eq!(panel.scenarios.len(), 5);
     fixtures.insert("trainer".into(), serde_json::to_value(&panel).unwrap());
 
@@ -386,7 +387,8 @@ async fn the_trainer_resets_applies_scenarios_and_prints_the_kit() {
     let dir = tempfile::tempdir().unwrap();
     for large in [false, true] {
         let path = dir.path().join(App::class_kit_file_name(large));
-        app.save_class_kit(&path, large).await.unwrap();
+        let pdf = app.class_kit(large).await.unwrap();
+        app.save_class_kit(&path, &pdf).await.unwrap();
         assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF-"));
     }
 

@@ -373,32 +373,25 @@ impl Demo {
         scenario: Scenario,
     ) -> Result<Applied, DemoError> {
         let username = self.account(username)?.username.clone();
-        if scenario == Scenario::ServerIdentityUnverified {
-            return Ok(Applied::Impostor(self.start_impostor().await?));
-        }
+        // The account scenarios are database writes, run off the async runtime.
+        let write: fn(&Service, &str) -> kodekort_server::Result<Applied> = match scenario {
+            Scenario::ServerIdentityUnverified => {
+                return Ok(Applied::Impostor(self.start_impostor().await?));
+            }
+            Scenario::FewCodesLeft => |s, u| s.training_use_codes(u, 15).map(|()| Applied::Done),
+            Scenario::CardLocked => |s, u| s.training_lock_card(u).map(Applied::LockedUntil),
+            Scenario::DocumentWaiting => |s, u| {
+                let (issuer, title, text) = WAITING_DOCUMENT;
+                s.add_document(u, issuer, title, text)
+                    .map(|_| Applied::Done)
+            },
+            Scenario::SessionAboutToExpire => |s, u| {
+                s.training_idle_sessions(u, Duration::minutes(28))
+                    .map(|()| Applied::Done)
+            },
+        };
         let service = self.service.clone();
-        blocking(move || {
-            Ok(match scenario {
-                Scenario::FewCodesLeft => {
-                    service.training_use_codes(&username, 15)?;
-                    Applied::Done
-                }
-                Scenario::CardLocked => {
-                    Applied::LockedUntil(service.training_lock_card(&username)?)
-                }
-                Scenario::DocumentWaiting => {
-                    let (issuer, title, text) = WAITING_DOCUMENT;
-                    service.add_document(&username, issuer, title, text)?;
-                    Applied::Done
-                }
-                Scenario::SessionAboutToExpire => {
-                    service.training_idle_sessions(&username, Duration::minutes(28))?;
-                    Applied::Done
-                }
-                Scenario::ServerIdentityUnverified => Applied::Done,
-            })
-        })
-        .await
+        blocking(move || Ok(write(&service, &username)?)).await
     }
 
     /// Serves the same API on another port under a certificate from a

@@ -4,6 +4,7 @@
 // learners who cannot scan a grid.
 import { t } from '../i18n.js';
 import { h, uid } from '../dom.js';
+import { visitThenReturn } from '../shell.js';
 
 const COLUMNS = 4;
 
@@ -67,17 +68,9 @@ function findKey(card, table) {
     const id = uid('find-answer');
     const said = h('p', { id, role: 'alert', 'aria-labelledby': id, tabindex: '-1' }, text);
     answer.replaceChildren(said);
-    // Orca on WebKitGTK speaks focus changes, not inserted alerts: visit the
-    // answer, then return to the field (its description now), with the key
-    // selected so the next one can simply be typed.
+    // Back in the field, the key is selected so the next one can simply be typed.
     input.setAttribute('aria-describedby', `${id} ${ids.hint}`);
-    said.focus();
-    setTimeout(() => {
-      // Unless the learner has moved on meanwhile.
-      if (document.activeElement !== said) return;
-      input.focus();
-      input.select();
-    }, 300);
+    visitThenReturn(said, input, () => input.select());
   });
   return form;
 }

@@ -3,7 +3,7 @@
 import * as ipc from '../ipc.js';
 import { t, formatTime, formatDate } from '../i18n.js';
 import { h } from '../dom.js';
-import { show, busy, showError, clearError, announce } from '../shell.js';
+import { show, busy, showError, clearError, announce, confirmInline } from '../shell.js';
 
 export function verdictBlock(verdict) {
   const word = verdict.valid ? t('verdict_valid') : verdict.demo ? t('verdict_demo') : t('verdict_invalid');
@@ -54,11 +54,13 @@ export const reading = {
         }
       }, sign);
     });
-    declineButton.addEventListener('click', () => {
-      const yes = h('button', { type: 'button', class: 'danger' }, t('decline_yes'));
-      const no = h('button', { type: 'button', class: 'secondary' }, t('decline_no'));
-      const question = h('p', { id: 'decline-question', tabindex: '-1' }, t('decline_confirm'));
-      yes.addEventListener('click', () => busy(async () => {
+    declineButton.addEventListener('click', () => confirmInline(confirmBox, {
+      idPrefix: 'decline',
+      question: t('decline_confirm'),
+      yes: t('decline_yes'),
+      no: t('decline_no'),
+      back: declineButton,
+      onYes: async () => {
         try {
           const view = await ipc.decline(doc.id);
           announce(t('declined_ok'));
@@ -66,15 +68,8 @@ export const reading = {
         } catch (err) {
           showError(errors, err);
         }
-      }, yes));
-      no.addEventListener('click', () => {
-        confirmBox.replaceChildren();
-        declineButton.focus();
-      });
-      confirmBox.replaceChildren(h('div', { role: 'group', 'aria-labelledby': 'decline-question', class: 'confirm-box' },
-        question, h('div', { class: 'actions' }, yes, no)));
-      question.focus();
-    });
+      },
+    }));
 
     const node = h('section', { class: 'view document', 'aria-labelledby': 'doc-title' },
       h('h1', { id: 'doc-title' }, doc.title),

@@ -1,21 +1,14 @@
 // The trainer guide (demo only): numbered exercises, each with what the
 // learner does and what they should see. Plain headings and a description
 // list, so a screen reader can jump from exercise to exercise.
-import * as ipc from '../ipc.js';
 import { t } from '../i18n.js';
 import { h } from '../dom.js';
-import { show, busy, showError } from '../shell.js';
+import { app, show } from '../shell.js';
 
 const EXERCISES = 8;
 
 export async function render() {
-  const errors = h('div', { class: 'errors' });
-  let key = '';
-  try {
-    key = (await busy(() => ipc.trainer())).guide_key;
-  } catch (err) {
-    queueMicrotask(() => showError(errors, err));
-  }
+  const key = app.state?.demo_guide_key ?? '';
   const items = [];
   for (let n = 1; n <= EXERCISES; n += 1) {
     const id = `exercise-${n}`;
@@ -27,7 +20,6 @@ export async function render() {
   }
   const node = h('section', { class: 'view guide', 'aria-labelledby': 'guide-title' },
     h('h1', { id: 'guide-title' }, t('guide_title')),
-    errors,
     h('p', { class: 'lead' }, t('guide_intro')),
     h('ol', { class: 'guide-list' }, items),
     h('div', { class: 'actions' },

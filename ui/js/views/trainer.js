@@ -5,7 +5,7 @@
 import * as ipc from '../ipc.js';
 import { t, formatClock } from '../i18n.js';
 import { h, uid } from '../dom.js';
-import { app, show, busy, showError, announce, updateChrome, sessionActive, sessionStopped } from '../shell.js';
+import { app, show, busy, showError, announce, updateChrome, sessionActive, sessionStopped, confirmInline } from '../shell.js';
 import { demoCardTable } from './card.js';
 
 function stateText(account) {
@@ -21,7 +21,7 @@ function stateText(account) {
 
 function overviewTable(view) {
   // A region that can take focus, so a keyboard can scroll it when it is wider than the window.
-  return h('div', { class: 'table-scroll', role: 'region', tabindex: '0', 'aria-label': t('accounts_caption') },
+  return h('div', { class: 'table-scroll', id: 'trainer-overview', role: 'region', tabindex: '0', 'aria-label': t('accounts_caption') },
     h('table', { class: 'overview', id: 'trainer-accounts' },
       h('caption', {}, t('accounts_caption')),
       h('thead', {}, h('tr', {},
@@ -74,7 +74,7 @@ function seeIt(applied) {
   }
 }
 
-function scenarioSection(view, rerender) {
+function scenarioSection(view, refresh) {
   const errors = h('div', { class: 'errors' });
   const result = h('div', { class: 'result', role: 'status' });
   const selectId = uid('scenario-account');
@@ -107,37 +107,42 @@ function scenarioSection(view, rerender) {
         const said = h('p', { id: uid('scenario-result') }, scenarioResult(applied));
         const button = next ? h('button', { type: 'button', class: 'secondary', id: 'see-it', 'aria-describedby': said.id, onclick: next.go }, next.label) : null;
         result.replaceChildren(...[said, button].filter(Boolean));
-        // The overview changed; the result moves into the new panel.
-        await rerender({ keepScenario: true });
+        await refresh();
         if (applied.next === 'idle_warning') {
           // The server now counts the session as nearly idle: so does the
           // clock here, and the warning shows (and takes focus) at once.
           sessionActive(undefined, applied.idle_left_s);
         } else {
-          (button ?? document.getElementById('apply-scenario'))?.focus();
+          (button ?? apply).focus();
         }
       } catch (err) {
         showError(errors, err);
       }
     }, apply);
   });
-  const identityNote = view.server_identity_scenario
-    ? h('div', { class: 'notice' },
-        h('p', {}, t('server_identity_on')),
-        h('button', { type: 'button', class: 'secondary', id: 'end-identity', onclick: () => busy(async () => {
-          try {
-            await ipc.endServerIdentityScenario();
-            announce(t('server_identity_ended'));
-            await rerender();
-            // The button is gone with the scenario: go on where scenarios are chosen.
-            document.getElementById('apply-scenario')?.focus();
-          } catch (err) {
-            showError(errors, err);
-          }
-        }) }, t('server_identity_end')))
-    : null;
   return h('section', { 'aria-labelledby': 'scenarios-title' },
-    h('h2', { id: 'scenarios-title' }, t('scenarios_heading')), identityNote, form);
+    h('h2', { id: 'scenarios-title' }, t('scenarios_heading')), identityNote(view, refresh), form);
+}
+
+/** While "server identity" is on: a notice, and the button that ends it. */
+function identityNote(view, refresh) {
+  const holder = h('div', { id: 'identity-note' });
+  if (!view.server_identity_scenario) return holder;
+  const errors = h('div', { class: 'errors' });
+  const end = h('button', { type: 'button', class: 'secondary', id: 'end-identity' }, t('server_identity_end'));
+  end.addEventListener('click', () => busy(async () => {
+    try {
+      await ipc.endServerIdentityScenario();
+      announce(t('server_identity_ended'));
+      await refresh();
+      // The button is gone with the scenario: go on where scenarios are chosen.
+      document.getElementById('apply-scenario')?.focus();
+    } catch (err) {
+      showError(errors, err);
+    }
+  }, end));
+  holder.append(h('div', { class: 'notice' }, h('p', {}, t('server_identity_on')), errors, end));
+  return holder;
 }
 
 function cardsSection(view) {
@@ -178,38 +183,32 @@ function kitSection() {
     result);
 }
 
-function resetSection(rerender) {
+function resetSection(refresh) {
   const errors = h('div', { class: 'errors' });
   const confirmBox = h('div', { class: 'confirm' });
   const reset = h('button', { type: 'button', class: 'danger', id: 'reset-demo' }, t('reset_button'));
-  reset.addEventListener('click', () => {
-    const question = h('p', { id: 'reset-question', tabindex: '-1' }, t('reset_confirm'));
-    const yes = h('button', { type: 'button', class: 'danger', id: 'reset-yes' }, t('reset_yes'));
-    const no = h('button', { type: 'button', class: 'secondary' }, t('reset_no'));
-    yes.addEventListener('click', () => busy(async () => {
+  reset.addEventListener('click', () => confirmInline(confirmBox, {
+    idPrefix: 'reset',
+    question: t('reset_confirm'),
+    yes: t('reset_yes'),
+    no: t('reset_no'),
+    back: reset,
+    onYes: async () => {
+      // The app forgets the session before it resets, whatever happens: so does the page.
+      app.state = { ...app.state, logged_in: false };
+      sessionStopped();
+      updateChrome();
       try {
         const view = await ipc.resetDemo();
-        app.state = { ...app.state, logged_in: false };
-        sessionStopped();
-        updateChrome();
         announce(t('reset_done', { time: formatClock(view.last_reset) }));
-        await rerender({ focusStatus: true });
+        confirmBox.replaceChildren();
+        await refresh(view);
+        document.getElementById('trainer-status')?.focus();
       } catch (err) {
-        // The app forgot the session before trying: so does the page.
-        app.state = { ...app.state, logged_in: false };
-        sessionStopped();
-        updateChrome();
         showError(errors, err);
       }
-    }, yes));
-    no.addEventListener('click', () => {
-      confirmBox.replaceChildren();
-      reset.focus();
-    });
-    confirmBox.replaceChildren(h('div', { role: 'group', 'aria-labelledby': 'reset-question', class: 'confirm-box' },
-      question, h('div', { class: 'actions' }, yes, no)));
-    question.focus();
-  });
+    },
+  }));
   return h('section', { 'aria-labelledby': 'reset-title' },
     h('h2', { id: 'reset-title' }, t('reset_heading')),
     h('p', {}, t('reset_intro')),
@@ -218,7 +217,18 @@ function resetSection(rerender) {
     confirmBox);
 }
 
-export async function render(params = {}) {
+/** The parts of the panel that follow the demo's state: its status and the accounts. */
+function statusSection(view) {
+  return h('section', { 'aria-labelledby': 'status-title', id: 'trainer-status-section' },
+    h('h2', { id: 'status-title' }, t('trainer_status')),
+    h('p', { id: 'trainer-status', tabindex: '-1' },
+      t('trainer_started', { time: formatClock(view.started_at) }), ' ',
+      h('span', { id: 'last-reset' }, view.last_reset ? t('trainer_last_reset', { time: formatClock(view.last_reset) }) : t('trainer_never_reset'))),
+    h('p', {}, view.signed_in_as ? t('trainer_signed_in', { username: view.signed_in_as }) : t('trainer_nobody')),
+    h('p', {}, h('button', { type: 'button', class: 'link-button', onclick: () => show('guide') }, t('nav_guide'))));
+}
+
+export async function render() {
   const errors = h('div', { class: 'errors' });
   let view;
   try {
@@ -228,47 +238,25 @@ export async function render(params = {}) {
     queueMicrotask(() => showError(errors, err));
     return { node };
   }
-  const rerender = async (options = {}) => {
-    const focusId = document.activeElement?.id;
-    const { node } = await render();
-    const main = document.getElementById('main');
-    const old = main.querySelector('.trainer');
-    if (!old) return;
-    // Keep the scenario result where the trainer is reading it.
-    if (options.keepScenario) {
-      const oldResult = old.querySelector('section[aria-labelledby="scenarios-title"] .result');
-      const newResult = node.querySelector('section[aria-labelledby="scenarios-title"] .result');
-      // Move the children, not the node: the new form's handler writes to its own region.
-      if (oldResult && newResult) newResult.replaceChildren(...oldResult.childNodes);
-      const checked = old.querySelector('input[name="scenario"]:checked')?.value;
-      const radio = checked && node.querySelector(`#scenario-${checked}`);
-      if (radio) radio.checked = true;
-      const account = old.querySelector('section[aria-labelledby="scenarios-title"] select')?.value;
-      const select = node.querySelector('section[aria-labelledby="scenarios-title"] select');
-      if (select && account) select.value = account;
-    }
-    old.replaceWith(node);
-    const target = options.focusStatus ? node.querySelector('#trainer-status') : (focusId && document.getElementById(focusId));
-    target?.focus();
+  // After a scenario, a reset or the end of one: swap in the parts that
+  // changed, leaving the forms (and where the trainer is) as they are.
+  const refresh = async (fresh) => {
+    const next = fresh ?? await ipc.trainer();
+    document.getElementById('trainer-status-section')?.replaceWith(statusSection(next));
+    document.getElementById('trainer-overview')?.replaceWith(overviewTable(next));
+    document.getElementById('identity-note')?.replaceWith(identityNote(next, refresh));
   };
-  const status = h('section', { 'aria-labelledby': 'status-title' },
-    h('h2', { id: 'status-title' }, t('trainer_status')),
-    h('p', { id: 'trainer-status', tabindex: '-1' },
-      t('trainer_started', { time: formatClock(view.started_at) }), ' ',
-      h('span', { id: 'last-reset' }, view.last_reset ? t('trainer_last_reset', { time: formatClock(view.last_reset) }) : t('trainer_never_reset'))),
-    h('p', {}, view.signed_in_as ? t('trainer_signed_in', { username: view.signed_in_as }) : t('trainer_nobody')),
-    h('p', {}, h('button', { type: 'button', class: 'link-button', onclick: () => show('guide') }, t('nav_guide'))));
   const node = h('section', { class: 'view trainer', 'aria-labelledby': 'trainer-title' },
     h('h1', { id: 'trainer-title' }, t('trainer_title')),
     h('p', { class: 'lead' }, t('trainer_intro')),
     errors,
-    status,
+    statusSection(view),
     h('section', { 'aria-labelledby': 'accounts-title' },
       h('h2', { id: 'accounts-title' }, t('accounts_heading')),
       overviewTable(view)),
-    scenarioSection(view, rerender),
+    scenarioSection(view, refresh),
     kitSection(),
-    resetSection(rerender),
+    resetSection(refresh),
     cardsSection(view));
-  return { node, focus: params.focus };
+  return { node };
 }

@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use kodekort_client::ApiClient;
-use kodekort_demo::{cards, Applied, Demo, PrintSize, Scenario};
+use kodekort_demo::{Applied, Demo, PrintSize, Scenario};
 
 use super::{write_file, App, Inner, Result};
 use crate::error::{AppError, UiError};
@@ -64,7 +64,6 @@ impl Inner {
             scenarios: Scenario::ALL.iter().map(|s| s.name()).collect(),
             server_identity_scenario: demo.impostor_running(),
             signed_in_as: self.session.as_ref().map(|s| s.user.username.clone()),
-            guide_key: cards::GUIDE_KEY,
         })
     }
 }
@@ -180,10 +179,11 @@ impl App {
             .await
     }
 
-    pub async fn save_class_kit(&self, path: &Path, large: bool) -> Result<SavedView, UiError> {
-        let pdf = self.class_kit(large).await?;
+    /// Saves a kit made by [`App::class_kit`] (made first, so that outside
+    /// the demo no save dialog opens).
+    pub async fn save_class_kit(&self, path: &Path, pdf: &[u8]) -> Result<SavedView, UiError> {
         self.run(async move |_| {
-            write_file(path, &pdf)?;
+            write_file(path, pdf)?;
             Ok(SavedView {
                 path: path.display().to_string(),
             })
