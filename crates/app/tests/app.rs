@@ -179,6 +179,17 @@ async fn a_citizen_logs_in_signs_saves_and_verifies_in_the_demo() {
     );
 }
 
+/// The app's own error codes have their text in Danish and English.
+#[test]
+fn every_app_error_code_has_text_in_both_languages() {
+    for code in kodekort_app::AppError::LOCAL_CODES {
+        for lang in [Lang::Da, Lang::En] {
+            let text = kodekort_client::catalogue::text(lang, "error", code, &[]);
+            assert_ne!(text, format!("error.{code}"), "{code} missing in {lang:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn errors_speak_the_chosen_language() {
     let app = demo_app();
