@@ -300,7 +300,8 @@ impl Keyring {
             .read_line(&mut ready)
             .unwrap();
         // Ready means the default collection exists and answers on the bus.
-        for _ in 0..50 {
+        // On a loaded 2-core CI machine that has taken over 5 s: wait up to 30.
+        for _ in 0..300 {
             let alias = Command::new("dbus-send")
                 .args([
                     "--session",
