@@ -67,11 +67,6 @@ async fn login_code(app: State<'_, App>, code: String) -> Reply<HomeView> {
 }
 
 #[tauri::command]
-async fn login_step(app: State<'_, App>) -> Reply<LoginStepView> {
-    Ok(app.login_step().await)
-}
-
-#[tauri::command]
 async fn home(app: State<'_, App>) -> Reply<HomeView> {
     app.home().await
 }
@@ -84,11 +79,6 @@ async fn document(app: State<'_, App>, id: String) -> Reply<DocumentView> {
 #[tauri::command]
 async fn begin_sign(app: State<'_, App>, id: String) -> Reply<PromptView> {
     app.begin_sign(&id).await
-}
-
-#[tauri::command]
-async fn sign_prompt(app: State<'_, App>) -> Reply<PromptView> {
-    app.sign_prompt().await
 }
 
 #[tauri::command]
@@ -229,6 +219,7 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
     let app = App::new(Options {
         config_path: kodekort_client::config::default_path(),
         demo_accounts: 10,
+        ..Default::default()
     });
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
@@ -252,11 +243,9 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
             renew_login_prompt,
             cancel_login,
             login_code,
-            login_step,
             home,
             document,
             begin_sign,
-            sign_prompt,
             sign_code,
             cancel_sign,
             decline,

@@ -3,6 +3,11 @@
 //! `127.0.0.1:0` over HTTPS, a fresh SQLite file in a temp dir, a manual
 //! clock, and an HTTPS client that pins the server's development CA.
 
+mod cli_session;
+pub mod proxy;
+
+pub use cli_session::{CliSession, Keyring};
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,72 +1,10 @@
 //! The `kodekort` binary: the demo session driven line by line in JSON
 //! mode, login against the real server, verification and exit codes.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::Command;
 
-use kodekort_tests::{run_bin, workspace_bin, Harness};
+use kodekort_tests::{run_bin, CliSession as Session, Harness, Keyring};
 use serde_json::Value;
-
-struct Session {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Session {
-    fn start(args: &[&str]) -> Session {
-        Session::start_with(args, &[])
-    }
-
-    fn start_with(args: &[&str], env: &[(&str, &str)]) -> Session {
-        let mut child = Command::new(workspace_bin("kodekort"))
-            .args(args)
-            .envs(env.iter().copied())
-            .env("KODEKORT_CONFIG", "/nonexistent/kodekort.toml")
-            .env("KODEKORT_LANG", "en")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Session {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    /// The next JSON line on stdout.
-    fn next(&mut self) -> Value {
-        let mut line = String::new();
-        assert!(
-            self.stdout.read_line(&mut line).unwrap() > 0,
-            "output ended"
-        );
-        serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
-    }
-
-    /// Reads lines until one has `key`.
-    fn until(&mut self, key: &str) -> Value {
-        loop {
-            let v = self.next();
-            if v.get(key).is_some() {
-                return v;
-            }
-            assert!(
-                v.get("error").is_none(),
-                "error while waiting for {key}: {v}"
-            );
-        }
-    }
-}
 
 #[test]
 fn the_demo_session_logs_in_signs_and_resets_through_the_binary() {
@@ -260,90 +198,6 @@ async fn login_against_the_real_server_and_exit_codes() {
     assert_eq!(usage.status.code(), Some(2));
 }
 
-/// A private D-Bus session with an unlocked gnome-keyring, as on a desktop.
-struct Keyring {
-    bus: Child,
-    daemon: Child,
-    address: String,
-    home: tempfile::TempDir,
-}
-
-impl Keyring {
-    fn start() -> Keyring {
-        let home = tempfile::tempdir().unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus) must be installed; cargo xtask test installs it");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_owned();
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("HOME", home.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon (package gnome-keyring) must be installed");
-        let mut stdin = daemon.stdin.take().unwrap();
-        stdin.write_all(b"test-keyring-password").unwrap();
-        drop(stdin);
-        // It prints its environment once it is ready.
-        let mut ready = String::new();
-        BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        // Ready means the default collection exists and answers on the bus.
-        // On a loaded 2-core CI machine that has taken over 5 s: wait up to 30.
-        for _ in 0..300 {
-            let alias = Command::new("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.secrets",
-                    "/org/freedesktop/secrets",
-                    "org.freedesktop.Secret.Service.ReadAlias",
-                    "string:default",
-                ])
-                .env("DBUS_SESSION_BUS_ADDRESS", &address)
-                .output()
-                .expect("dbus-send (package dbus) must be installed");
-            if String::from_utf8_lossy(&alias.stdout).contains("/collection/") {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Keyring {
-            bus,
-            daemon,
-            address,
-            home,
-        }
-    }
-
-    fn env(&self) -> Vec<(&str, &str)> {
-        vec![
-            ("DBUS_SESSION_BUS_ADDRESS", self.address.as_str()),
-            ("HOME", self.home.path().to_str().unwrap()),
-        ]
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        for child in [&mut self.daemon, &mut self.bus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_os_keyring_login_sign_export_and_verify_are_separate_commands() {
     let h = Harness::start().await;
@@ -385,12 +239,14 @@ async fn with_the_os_keyring_login_sign_export_and_verify_are_separate_commands(
         login.send(&anna.password);
         let ch = login.until("challenge");
         login.send(&anna.code(ch["challenge"]["key"].as_str().unwrap()));
+        // The keyring took the session, and the citizen is told so.
+        let notice = login.until("notice");
+        assert_eq!(notice["notice"]["code"], "session_kept", "{notice}");
         login.until("user");
         let status = login.child.wait_with_output().unwrap();
         assert_eq!(status.status.code(), Some(0));
-        // No "memory only" note: the keyring took the session.
         assert!(
-            !String::from_utf8_lossy(&status.stderr).contains("keyring"),
+            !String::from_utf8_lossy(&status.stderr).contains("only until"),
             "{}",
             String::from_utf8_lossy(&status.stderr)
         );

@@ -15,6 +15,7 @@
     logged_in: Boolean(config.loggedIn),
     demo_accounts: config.demo ? clone(demoState.demo_accounts) : [],
     demo_guide_key: config.demo ? demoState.demo_guide_key : null,
+    notices: [],
   };
   const home = clone(fixtures.home);
   home.card.remaining = 148;
@@ -22,6 +23,7 @@
   let loginPrompt = null;
   let signPrompt = null;
   let signingId = null;
+  let changedOnce = false;
   const calls = [];
   // The trainer panel's state, from the app core's own views.
   const panel = clone(fixtures.trainer);
@@ -29,10 +31,11 @@
   let untrusted = false;
   const trusted = () => { if (untrusted) refuse('server_identity_not_verified'); };
 
-  function refuse(code, extra = '') {
+  // `next`: where the flow stands after the refusal, as the app core sends it.
+  function refuse(code, extra = '', next = undefined) {
     const text = catalogue[settings.lang].error[code] ?? code;
     const until = code === 'too_many_attempts' ? new Date(Date.now() + 15 * 60 * 1000).toISOString() : undefined;
-    throw { code, message: text.replace('{until}', '12:30') + extra, until };
+    throw { code, message: text.replace('{until}', '12:30') + extra, until, next };
   }
 
   function codeFor(prompt) {
@@ -50,12 +53,12 @@
 
   function checkCode(prompt, code) {
     const digits = String(code).replace(/[\s-]/g, '');
-    if (!/^\d{6}$/.test(digits)) refuse('code_format');
+    if (!/^\d{6}$/.test(digits)) refuse('code_format', '', { step: 'code', attempts_left: prompt.attempts_left });
     const right = prompt.demo_card ? codeFor(prompt) : fixtures.prompt_login.demo_card.pairs.find((p) => p.key === prompt.key).code;
     if (digits !== right) {
       prompt.attempts_left -= 1;
       const left = catalogue[settings.lang].card.attempts_left.replace('{n}', prompt.attempts_left);
-      refuse('invalid_code', ` ${left}`);
+      refuse('invalid_code', ` ${left}`, { step: 'code', attempts_left: prompt.attempts_left });
     }
   }
 
@@ -90,7 +93,6 @@
       home.card.remaining -= 1;
       return clone(home);
     },
-    login_step: () => (loginPrompt ? { step: 'code', attempts_left: loginPrompt.attempts_left } : { step: 'credentials', attempts_left: null }),
     home: () => { trusted(); if (!state.logged_in) refuse('not_logged_in'); return clone(home); },
     document: ({ id }) => {
       const item = [...home.pending, ...home.signed, ...home.declined].find((d) => d.id === id);
@@ -98,12 +100,16 @@
       return { ...clone(fixtures.document), id, title: item.title, status: item.status };
     },
     begin_sign: ({ id }) => {
+      // config.documentChanged: the server holds another text than the one shown, once.
+      if (config.documentChanged && !changedOnce) {
+        changedOnce = true;
+        refuse('hash_mismatch', '', { step: 'changed', attempts_left: null });
+      }
       signingId = id;
       signPrompt = freshPrompt('sign');
       signPrompt.document_title = home.pending.find((d) => d.id === id)?.title ?? signPrompt.document_title;
       return clone(signPrompt);
     },
-    sign_prompt: () => { if (!signPrompt) refuse('challenge_missing'); return clone(signPrompt); },
     sign_code: ({ code }) => {
       if (!signPrompt) refuse('challenge_missing');
       checkCode(signPrompt, code);

@@ -231,3 +231,31 @@ test('a second press while a request is in flight sends nothing more', async () 
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('a document that changed since it was shown is shown again, with the reason, and no code asked', async () => {
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true, documentChanged: true });
+  await page.locator('#start-login').click();
+  await page.locator('#username').fill(account.username);
+  await page.locator('#password').fill(account.password);
+  await page.keyboard.press('Enter');
+  await page.locator('.card-toggle').click();
+  const code = await page.evaluate(() => {
+    const k = document.querySelector('.key-box .key').textContent;
+    return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
+  });
+  await page.locator('#code').fill(code);
+  await page.keyboard.press('Enter');
+  await page.locator('.doc-link').first().click();
+  await page.locator('#read-confirm').check();
+  await page.locator('.sign-step button.primary').click();
+  // Back on the document, fetched again, with the reason in a named alert.
+  const alert = page.locator('.document .errors [role=alert]');
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /changed since you opened it.*No code was used/s);
+  assert.equal(await page.locator('#code').count(), 0, 'no code prompt');
+  assert.equal(await page.locator('#read-confirm').isChecked(), false, 'read it again');
+  const documents = await page.evaluate(() => window.__fake.calls.filter((c) => c.command === 'document').length);
+  assert.equal(documents, 2, 'the text is fetched anew to be read again');
+  assert.deepEqual(problems, []);
+  await context.close();
+});

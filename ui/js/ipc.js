@@ -52,11 +52,9 @@ export const login = (username, password, publicComputer) =>
 export const renewLoginPrompt = () => call('renew_login_prompt');
 export const cancelLogin = () => call('cancel_login');
 export const loginCode = (code) => call('login_code', { code });
-export const loginStep = () => call('login_step');
 export const home = () => call('home');
 export const documentView = (id) => call('document', { id });
 export const beginSign = (id) => call('begin_sign', { id });
-export const signPrompt = () => call('sign_prompt');
 export const signCode = (code) => call('sign_code', { code });
 export const cancelSign = () => call('cancel_sign');
 export const decline = (id) => call('decline', { id });

@@ -54,6 +54,18 @@ export function announce(text) {
   region.replaceChildren(h('p', {}, text));
 }
 
+/**
+ * What the app reports that stops nothing (where the session is kept, a
+ * trust file that could not be read): paragraphs for the screen, each also
+ * announced, or null when there are none.
+ */
+export function noticeList(notices) {
+  if (!notices?.length) return null;
+  announce(notices.map((n) => n.message).join(' '));
+  return h('div', { class: 'notices' },
+    notices.map((n) => h('p', { class: 'notice', dataset: { notice: n.code } }, n.message)));
+}
+
 /** Runs `work`, showing progress after 300 ms and marking `main` busy. */
 export async function busy(work, button) {
   // A second press while the first is in flight does nothing: a repeated

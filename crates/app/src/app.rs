@@ -12,15 +12,15 @@
 //!   changed during a demo apply to that run only.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use kodekort_client::config::{Config, Display};
-use kodekort_client::session_store::{KeyringStore, MemoryStore, SessionStore};
 use kodekort_client::{catalogue, signed_copy, verify_envelope};
-use kodekort_client::{ApiClient, AuthState, ClientError, Lang, Login, Verdict};
+use kodekort_client::{
+    AuthState, ClientError, Connection, Displayed, Keeping, KeyringOpener, Lang, Login, Overrides,
+    SignState, Signing, Target, Verdict,
+};
 use kodekort_demo::Demo;
-use kodekort_proto::signing::{sha256_hex, TrustRoot};
 use kodekort_proto::wire::{Document, DocumentStatus, PrintedCard, User};
 use kodekort_proto::{Envelope, Password, Token};
 use time::OffsetDateTime;
@@ -40,14 +40,8 @@ pub struct Options {
     pub config_path: Option<PathBuf>,
     /// Demo accounts to create when the demo starts.
     pub demo_accounts: usize,
-}
-
-/// The connection to one server: the demo's or the configured one.
-struct Connection {
-    api: ApiClient,
-    url: String,
-    roots: Vec<TrustRoot>,
-    store: Arc<dyn SessionStore>,
+    /// How to reach the OS keyring (tests pass missing or refusing ones).
+    pub keyring: KeyringOpener,
 }
 
 /// A login between password and code.
@@ -60,17 +54,10 @@ struct PendingLogin {
 
 /// A logged-in session. The token never leaves this struct for the UI.
 struct Active {
+    username: String,
     token: Token,
     user: User,
     idle_timeout_s: u64,
-    expires_at: OffsetDateTime,
-}
-
-/// A signature between "Sign" and the code.
-struct PendingSign {
-    document: Document,
-    sign_id: String,
-    prompt: PromptView,
 }
 
 struct Inner {
@@ -80,7 +67,9 @@ struct Inner {
     connection: Option<Connection>,
     login: Option<PendingLogin>,
     session: Option<Active>,
-    signing: Option<PendingSign>,
+    /// The document last shown, exactly as shown, or the signature of it
+    /// in progress: what "Sign" signs, never a second fetch.
+    signing: Option<Signing>,
 }
 
 /// The desktop app's state. Methods take `&self`; one request runs at a
@@ -138,10 +127,10 @@ impl Inner {
     /// any case: a citizen who logs out (or switches to the demo) must not
     /// leave a usable token behind in this app.
     async fn end_session(&mut self) {
-        if let (Some(conn), Some(active)) = (&self.connection, &self.session) {
+        if let (Some(conn), Some(active)) = (&self.connection, self.session.take()) {
             // An unreachable server cannot be told; the session then ends
             // there by its idle limit, and here now.
-            let _ = conn.api.logout(&active.token).await;
+            let _ = conn.end(&active.username, &active.token).await;
         }
         self.forget_session();
         self.login = None;
@@ -149,9 +138,28 @@ impl Inner {
 
     fn forget_session(&mut self) {
         if let (Some(active), Some(conn)) = (self.session.take(), &self.connection) {
-            let _ = conn.store.delete(&conn.url, &active.user.username);
+            let _ = conn.forget(&active.username);
         }
         self.signing = None;
+    }
+
+    /// Where the login stands now: sent with a refusal, so the UI needs
+    /// no second call to pick the screen.
+    fn login_next(&self) -> NextStep {
+        match self.login.as_ref().map(|p| p.login.state()) {
+            None => NextStep::new("credentials", None),
+            Some(AuthState::Code(p)) => NextStep::new("code", Some(p.attempts_left)),
+            Some(state) => NextStep::new(state.step(), None),
+        }
+    }
+
+    /// Where the signature stands now, sent with a refusal.
+    fn sign_next(&self) -> NextStep {
+        match self.signing.as_ref().map(Signing::state) {
+            None => NextStep::new("document", None),
+            Some(SignState::Challenged(p)) => NextStep::new("code", Some(p.attempts_left)),
+            Some(state) => NextStep::new(state.step(), None),
+        }
     }
 
     fn demo_card(&self, serial: &str) -> Option<CardPrintView> {
@@ -181,6 +189,21 @@ impl Inner {
             attempts_left,
             document_title,
             demo_card: self.demo_card(card_serial),
+        }
+    }
+
+    fn sign_prompt(&self) -> Result<PromptView> {
+        let signing = self.signing.as_ref().ok_or(ClientError::ChallengeMissing)?;
+        match signing.state() {
+            SignState::Challenged(p) => Ok(self.prompt(
+                Purpose::Sign,
+                &p.card_serial,
+                &p.key,
+                p.expires_at,
+                p.attempts_left,
+                Some(signing.displayed().document().title.clone()),
+            )),
+            _ => Err(ClientError::ChallengeMissing.into()),
         }
     }
 
@@ -226,14 +249,15 @@ impl Inner {
                 })
                 .unwrap_or_default(),
             demo_guide_key: self.demo.as_ref().map(|_| kodekort_demo::cards::GUIDE_KEY),
+            notices: Vec::new(),
         }
     }
 
     async fn home(&mut self) -> Result<HomeView> {
         let conn = self.connection()?;
         let active = self.session()?;
-        let me = conn.api.me(&active.token).await?;
-        let documents = conn.api.documents(&active.token).await?;
+        let me = conn.api().me(&active.token).await?;
+        let documents = conn.api().documents(&active.token).await?;
         let of = |status| {
             documents
                 .iter()
@@ -248,10 +272,19 @@ impl Inner {
             pending: of(DocumentStatus::Pending),
             signed: of(DocumentStatus::Signed),
             declined: of(DocumentStatus::Declined),
-            idle_timeout_s: active.idle_timeout_s,
-            session_expires_at: rfc3339(active.expires_at),
+            idle_timeout_s: me.idle_timeout_s,
+            session_expires_at: rfc3339(me.expires_at),
+            notices: Vec::new(),
         })
     }
+}
+
+/// Which flow a command belongs to: a refusal then carries that flow's next step.
+#[derive(Clone, Copy)]
+enum Flow {
+    Other,
+    Login,
+    Sign,
 }
 
 impl App {
@@ -284,12 +317,27 @@ impl App {
         &self,
         f: impl AsyncFnOnce(&mut Inner) -> Result<T>,
     ) -> std::result::Result<T, UiError> {
+        self.run_in(Flow::Other, f).await
+    }
+
+    /// As `run`, and a refusal says where `flow` stands now.
+    async fn run_in<T>(
+        &self,
+        flow: Flow,
+        f: impl AsyncFnOnce(&mut Inner) -> Result<T>,
+    ) -> std::result::Result<T, UiError> {
         let mut inner = self.inner.lock().await;
         match f(&mut inner).await {
             Ok(v) => Ok(v),
             Err(err) => {
                 inner.note_error(&err);
-                Err(err.to_ui(inner.lang))
+                let mut ui = err.to_ui(inner.lang);
+                ui.next = match flow {
+                    Flow::Other => None,
+                    Flow::Login => Some(inner.login_next()),
+                    Flow::Sign => Some(inner.sign_next()),
+                };
+                Err(ui)
             }
         }
     }
@@ -326,18 +374,19 @@ impl App {
     /// session is left first.
     pub async fn start_demo(&self) -> Result<StateView, UiError> {
         let accounts = self.options.demo_accounts.max(1);
+        let keyring = self.options.keyring.clone();
         self.run(async move |inner| {
             if inner.demo.is_none() {
                 // Start the demo first: if it fails, the real connection stays as it was.
                 let demo = Demo::start(accounts).await?;
-                let api = ApiClient::new(&demo.server())?;
-                inner.end_session().await;
-                inner.connection = Some(Connection {
-                    api,
-                    url: demo.server().url.clone(),
+                let target = Target {
+                    server: demo.server(),
                     roots: Vec::new(),
-                    store: Arc::new(MemoryStore::new()),
-                });
+                    trust_problem: None,
+                };
+                let (conn, _) = Connection::open(target, Keeping::Demo, &keyring)?;
+                inner.end_session().await;
+                inner.connection = Some(conn);
                 inner.demo = Some(demo);
             }
             Ok(inner.state())
@@ -345,10 +394,12 @@ impl App {
         .await
     }
 
-    /// Connects to the configured server, resuming a saved session if it
-    /// is still alive.
+    /// Connects to the configured server, resuming a saved session if the
+    /// server still knows it (with its limits from `GET /me`). A trust file
+    /// that cannot be read is said in the state's notices, and stops nothing.
     pub async fn connect(&self) -> Result<StateView, UiError> {
         let path = self.options.config_path.clone();
+        let keyring = self.options.keyring.clone();
         self.run(async move |inner| {
             if let Some(path) = &path {
                 let (config, problem) = Config::load(path);
@@ -357,46 +408,31 @@ impl App {
                 }
                 inner.config = config;
             }
-            let (server, roots, problem) = inner
-                .config
-                .server(None)
+            let target = Target::resolve(&inner.config, &Overrides::default())?
                 .ok_or(AppError::NoServerConfigured)?;
-            if let Some(problem) = problem {
-                return Err(problem.into());
-            }
-            let store: Arc<dyn SessionStore> = if inner.config.public_computer {
-                Arc::new(MemoryStore::new())
+            let keeping = if inner.config.public_computer {
+                Keeping::PublicComputer
             } else {
-                match KeyringStore::open() {
-                    Ok(k) => Arc::new(k),
-                    Err(_) => Arc::new(MemoryStore::new()),
-                }
+                Keeping::Keyring
             };
-            let api = ApiClient::new(&server)?;
+            let (conn, notices) = Connection::open(target, keeping, &keyring)?;
             inner.end_session().await;
             // Stop the demo's listeners (and its temp folder goes with it).
             if let Some(demo) = inner.demo.take() {
                 let _ = demo.stop().await;
             }
-            if let Ok(Some(username)) = store.current_user(&server.url) {
-                if let Ok(Some(token)) = store.load(&server.url, &username) {
-                    if let Ok(me) = api.me(&token).await {
-                        inner.session = Some(Active {
-                            token,
-                            user: me.user,
-                            idle_timeout_s: 30 * 60,
-                            expires_at: OffsetDateTime::now_utc() + time::Duration::hours(12),
-                        });
-                    }
-                }
+            if let Some((username, session)) = conn.resume().await {
+                inner.session = Some(Active {
+                    username,
+                    token: session.token,
+                    user: session.user,
+                    idle_timeout_s: session.idle_timeout_s,
+                });
             }
-            inner.connection = Some(Connection {
-                api,
-                url: server.url.clone(),
-                roots,
-                store,
-            });
-            Ok(inner.state())
+            inner.connection = Some(conn);
+            let mut state = inner.state();
+            state.notices = NoticeView::all(&notices, inner.lang);
+            Ok(state)
         })
         .await
     }
@@ -408,11 +444,11 @@ impl App {
         password: Password,
         public_computer: bool,
     ) -> Result<PromptView, UiError> {
-        self.run(async move |inner| {
+        self.run_in(Flow::Login, async move |inner| {
             let conn = inner.connection()?;
             let mut login = Login::new();
             let result = login
-                .submit_credentials(&conn.api, username, &password, false)
+                .submit_credentials(conn.api(), username, &password, false)
                 .await
                 .map(drop);
             // The password is kept only while a code prompt is open.
@@ -429,7 +465,7 @@ impl App {
 
     /// A new key after the prompt expired, with the password already given.
     pub async fn renew_login_prompt(&self) -> Result<PromptView, UiError> {
-        self.run(async move |inner| {
+        self.run_in(Flow::Login, async move |inner| {
             let conn = inner
                 .connection
                 .as_ref()
@@ -442,7 +478,7 @@ impl App {
                 .ok_or(ClientError::ChallengeMissing)?;
             pending
                 .login
-                .submit_credentials(&conn.api, &username, password, false)
+                .submit_credentials(conn.api(), &username, password, false)
                 .await?;
             inner.login_prompt()
         })
@@ -456,16 +492,17 @@ impl App {
         Ok(())
     }
 
-    /// Step 2: the code → the home screen. A wrong code keeps the prompt and
-    /// its new attempts left, in the error's message.
+    /// Step 2: the code → the home screen, with what the connection did with
+    /// the session (kept in the keyring, or only until the app closes, and why).
+    /// A wrong code keeps the prompt; the refusal carries its attempts left.
     pub async fn login_code(&self, code: &str) -> Result<HomeView, UiError> {
-        self.run(async move |inner| {
+        self.run_in(Flow::Login, async move |inner| {
             let conn = inner
                 .connection
                 .as_ref()
                 .ok_or(AppError::NoServerConfigured)?;
             let pending = inner.login.as_mut().ok_or(ClientError::ChallengeMissing)?;
-            pending.login.submit_code(&conn.api, code).await?;
+            pending.login.submit_code(conn.api(), code).await?;
             let pending = inner.login.take().ok_or(ClientError::ChallengeMissing)?;
             let public = pending.public_computer;
             let username = pending.login.username().to_owned();
@@ -473,119 +510,48 @@ impl App {
                 .login
                 .into_session()
                 .ok_or(ClientError::ChallengeMissing)?;
-            if !public
-                && conn
-                    .store
-                    .save(&conn.url, &username, &session.token)
-                    .is_err()
-            {
-                // The login worked; the session just will not outlive the app.
-            }
+            let conn = inner
+                .connection
+                .as_mut()
+                .ok_or(AppError::NoServerConfigured)?;
+            let notice = conn.keep(&username, &session.token, public);
             inner.session = Some(Active {
+                username,
                 token: session.token,
                 user: session.user,
                 idle_timeout_s: session.idle_timeout_s,
-                expires_at: session.expires_at,
             });
-            inner.home().await
+            let mut home = inner.home().await?;
+            home.notices = NoticeView::all(notice.as_slice(), inner.lang);
+            Ok(home)
         })
         .await
-    }
-
-    /// Where the login stands now, if it is not at the code step (after a
-    /// refusal, the UI asks this to pick the screen).
-    pub async fn login_step(&self) -> LoginStepView {
-        let inner = self.inner.lock().await;
-        let (step, attempts_left) = match inner.login.as_ref().map(|p| p.login.state()) {
-            None | Some(AuthState::Credentials) => ("credentials", None),
-            Some(AuthState::Code(p)) => ("code", Some(p.attempts_left)),
-            Some(AuthState::Waiting { .. }) => ("waiting", None),
-            Some(AuthState::Locked) => ("locked", None),
-            Some(AuthState::LoggedIn(_)) => ("home", None),
-        };
-        LoginStepView {
-            step,
-            attempts_left,
-        }
     }
 
     pub async fn home(&self) -> Result<HomeView, UiError> {
         self.run(async move |inner| inner.home().await).await
     }
 
+    /// A document's full text for the screen. What is returned here is
+    /// kept, byte for byte, as the only thing "Sign" can sign.
     pub async fn document(&self, id: &str) -> Result<DocumentView, UiError> {
         self.run(async move |inner| {
             let conn = inner.connection()?;
-            let d = conn.api.document(&inner.session()?.token, id).await?;
-            Ok(DocumentView {
-                id: d.id,
-                title: d.title,
-                issuer: d.issuer,
-                created_at: rfc3339(d.created_at),
-                status: d.status,
-                content: d.content,
-                sha256: d.sha256,
-            })
+            let d = conn.api().document(&inner.session()?.token, id).await?;
+            let displayed = Displayed::new(d)?;
+            let view = DocumentView::from(displayed.document());
+            inner.signing = Some(Signing::new(displayed));
+            Ok(view)
         })
         .await
     }
 
-    /// "Sign": fetches the text again and asks to sign the hash of exactly
-    /// those bytes, which are the ones the citizen read.
+    /// "Sign", and "new key" after a sign prompt expired: asks for a code
+    /// bound to the hash of the bytes shown by [`App::document`], which are
+    /// not fetched again. A server copy that differs is refused (no code
+    /// spent), and the refusal's next step says to read it again.
     pub async fn begin_sign(&self, id: &str) -> Result<PromptView, UiError> {
-        self.run(async move |inner| {
-            let conn = inner.connection()?;
-            let token = &inner.session()?.token;
-            let document = conn.api.document(token, id).await?;
-            let ch = conn
-                .api
-                .begin_sign(
-                    token,
-                    &document.id,
-                    &sha256_hex(document.content.as_bytes()),
-                )
-                .await?;
-            let prompt = inner.prompt(
-                Purpose::Sign,
-                &ch.card_serial,
-                &ch.key,
-                ch.expires_at,
-                ch.attempts_left,
-                Some(document.title.clone()),
-            );
-            inner.signing = Some(PendingSign {
-                document,
-                sign_id: ch.sign_id,
-                prompt: prompt.clone(),
-            });
-            Ok(prompt)
-        })
-        .await
-    }
-
-    /// The prompt of the signature in progress, with the time left now.
-    pub async fn sign_prompt(&self) -> Result<PromptView, UiError> {
-        self.run(async move |inner| {
-            let pending = inner
-                .signing
-                .as_ref()
-                .ok_or(ClientError::ChallengeMissing)?;
-            let mut prompt = pending.prompt.clone();
-            if let Ok(t) = OffsetDateTime::parse(
-                &prompt.expires_at,
-                &time::format_description::well_known::Rfc3339,
-            ) {
-                prompt.expires_in_s = (t - OffsetDateTime::now_utc()).whole_seconds();
-            }
-            Ok(prompt)
-        })
-        .await
-    }
-
-    /// The code → the signature, checked by this client before it says
-    /// "signed".
-    pub async fn sign_code(&self, code: &str) -> Result<SignedView, UiError> {
-        self.run(async move |inner| {
+        self.run_in(Flow::Sign, async move |inner| {
             let conn = inner
                 .connection
                 .as_ref()
@@ -595,48 +561,64 @@ impl App {
                 .as_ref()
                 .ok_or(ClientError::NotLoggedIn)?
                 .token;
-            let pending = inner
+            let signing = inner
+                .signing
+                .as_mut()
+                .filter(|s| s.displayed().id() == id)
+                .ok_or(AppError::NotDisplayed)?;
+            signing.request_challenge(conn.api(), token).await?;
+            inner.sign_prompt()
+        })
+        .await
+    }
+
+    /// The code → the signature, checked by this client against the bytes
+    /// it showed before it says "signed".
+    pub async fn sign_code(&self, code: &str) -> Result<SignedView, UiError> {
+        self.run_in(Flow::Sign, async move |inner| {
+            let conn = inner
+                .connection
+                .as_ref()
+                .ok_or(AppError::NoServerConfigured)?;
+            let token = &inner
+                .session
+                .as_ref()
+                .ok_or(ClientError::NotLoggedIn)?
+                .token;
+            let signing = inner
                 .signing
                 .as_mut()
                 .ok_or(ClientError::ChallengeMissing)?;
-            let code = kodekort_client::login::normalise_code(code)?;
-            let envelope = match conn.api.sign_code(token, &pending.sign_id, &code).await {
-                Ok(envelope) => envelope,
-                Err(err) => {
-                    if let ClientError::Server {
-                        attempts_left: Some(n),
-                        ..
-                    } = &err
-                    {
-                        pending.prompt.attempts_left = *n;
-                    }
-                    return Err(err.into());
-                }
+            signing
+                .submit_code(conn.api(), token, code, conn.roots())
+                .await?;
+            let signing = inner.signing.take().ok_or(ClientError::ChallengeMissing)?;
+            let SignState::Signed { verdict, .. } = signing.state() else {
+                return Err(ClientError::ChallengeMissing.into());
             };
-            let pending = inner.signing.take().ok_or(ClientError::ChallengeMissing)?;
-            let verdict = verify_envelope(
-                &envelope,
-                &conn.roots,
-                Some(pending.document.content.as_bytes()),
-            );
+            let document = signing.displayed().document();
             Ok(SignedView {
-                document_id: pending.document.id.clone(),
-                title: pending.document.title.clone(),
-                verdict: VerdictView::new(&verdict, inner.lang),
+                document_id: document.id.clone(),
+                title: document.title.clone(),
+                verdict: VerdictView::new(verdict, inner.lang),
             })
         })
         .await
     }
 
+    /// Leaves the code step; the document stays shown, so Sign asks anew.
     pub async fn cancel_sign(&self) -> Result<(), UiError> {
-        self.inner.lock().await.signing = None;
+        let mut inner = self.inner.lock().await;
+        if let Some(signing) = inner.signing.take() {
+            inner.signing = Some(Signing::new(signing.displayed().clone()));
+        }
         Ok(())
     }
 
     pub async fn decline(&self, id: &str) -> Result<HomeView, UiError> {
         self.run(async move |inner| {
             let conn = inner.connection()?;
-            conn.api.decline(&inner.session()?.token, id).await?;
+            conn.api().decline(&inner.session()?.token, id).await?;
             inner.home().await
         })
         .await
@@ -683,7 +665,7 @@ impl App {
             let roots = inner
                 .connection
                 .as_ref()
-                .map(|c| c.roots.clone())
+                .map(|c| c.roots().to_vec())
                 .unwrap_or_default();
             let path = path.to_path_buf();
             let check = tokio::task::spawn_blocking({
@@ -706,10 +688,10 @@ impl App {
         self.run(async move |inner| {
             let conn = inner.connection()?;
             let active = inner.session()?;
-            conn.api.me(&active.token).await?;
+            let me = conn.api().me(&active.token).await?;
             Ok(SessionView {
-                idle_timeout_s: active.idle_timeout_s,
-                session_expires_at: rfc3339(active.expires_at),
+                idle_timeout_s: me.idle_timeout_s,
+                session_expires_at: rfc3339(me.expires_at),
             })
         })
         .await
@@ -730,12 +712,12 @@ impl App {
         let inner = self.inner.lock().await;
         let start = Instant::now();
         let result = match inner.connection() {
-            Ok(conn) => conn.api.trust().await.map(drop).map_err(AppError::from),
+            Ok(conn) => conn.api().trust().await.map(drop).map_err(AppError::from),
             Err(e) => Err(e),
         };
         ConnectionView {
             ok: result.is_ok(),
-            server: inner.connection.as_ref().map(|c| c.url.clone()),
+            server: inner.connection.as_ref().map(|c| c.url().to_owned()),
             demo: inner.demo.is_some(),
             millis: start.elapsed().as_millis() as u64,
             error: result.err().map(|e| e.to_ui(inner.lang)),
@@ -789,9 +771,9 @@ impl Inner {
     async fn signed_document(&self, id: &str) -> Result<(Document, Envelope, Verdict)> {
         let conn = self.connection()?;
         let token = &self.session()?.token;
-        let document = conn.api.document(token, id).await?;
-        let envelope = conn.api.signature(token, id).await?;
-        let verdict = verify_envelope(&envelope, &conn.roots, Some(document.content.as_bytes()));
+        let document = conn.api().document(token, id).await?;
+        let envelope = conn.api().signature(token, id).await?;
+        let verdict = verify_envelope(&envelope, conn.roots(), Some(document.content.as_bytes()));
         Ok((document, envelope, verdict))
     }
 }

@@ -27,6 +27,9 @@ pub enum AppError {
     /// "Session about to expire" for an account not signed in here.
     #[error("the scenario needs the account signed in")]
     ScenarioNeedsLogin,
+    /// "Sign" for a document this app has not shown: only shown bytes are signed.
+    #[error("the document was not shown")]
+    NotDisplayed,
 }
 
 impl AppError {
@@ -41,6 +44,7 @@ impl AppError {
             AppError::DemoAction(_) => "demo_action_failed",
             AppError::UnknownScenario => "unknown_scenario",
             AppError::ScenarioNeedsLogin => "scenario_needs_login",
+            AppError::NotDisplayed => "document_not_shown",
         }
     }
 
@@ -52,6 +56,7 @@ impl AppError {
         "demo_action_failed",
         "unknown_scenario",
         "scenario_needs_login",
+        "document_not_shown",
     ];
 
     pub fn to_ui(&self, lang: Lang) -> UiError {
@@ -70,6 +75,7 @@ impl AppError {
             code: self.code().to_owned(),
             message,
             until,
+            next: None,
         }
     }
 }
@@ -84,6 +90,9 @@ pub struct UiError {
     /// show it in the citizen's local time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// For a refusal in the login or signing flow: where it stands now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<crate::view::NextStep>,
 }
 
 impl std::fmt::Display for UiError {

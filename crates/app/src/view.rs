@@ -2,9 +2,11 @@
 //! RFC 3339 (the UI shows them in the citizen's local time and language);
 //! counts are numbers, so the UI can build accessible progress bars.
 
-use kodekort_client::{Lang, Verdict};
+use kodekort_client::{Lang, Notice, Verdict};
 use kodekort_proto::signing::VerifiedSignature;
-use kodekort_proto::wire::{CardState, CardStatus, DocumentStatus, DocumentSummary, PrintedCard};
+use kodekort_proto::wire::{
+    CardState, CardStatus, Document, DocumentStatus, DocumentSummary, PrintedCard,
+};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -38,6 +40,29 @@ pub struct StateView {
     pub demo_accounts: Vec<DemoAccountView>,
     /// In the demo: the key every demo card has, for the guide's exercise.
     pub demo_guide_key: Option<&'static str>,
+    /// What connecting did that the citizen must know (a trust file that
+    /// could not be read); empty but after `connect`.
+    pub notices: Vec<NoticeView>,
+}
+
+/// Something the citizen must be told that stops nothing: where the session
+/// is kept, or a trust file that could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeView {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl NoticeView {
+    pub fn all(notices: &[Notice], lang: Lang) -> Vec<NoticeView> {
+        notices
+            .iter()
+            .map(|n| NoticeView {
+                code: n.code(),
+                message: n.message(lang),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -160,8 +185,13 @@ pub struct HomeView {
     pub declined: Vec<DocumentItem>,
     pub idle_timeout_s: u64,
     pub session_expires_at: String,
+    /// Right after a login: where the session is kept (the keyring, or
+    /// only until the app closes, and why). Empty otherwise.
+    pub notices: Vec<NoticeView>,
 }
 
+/// A document as shown. Its `content` is the exact text the app keeps to
+/// sign, and `sha256` the hash of those bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct DocumentView {
     pub id: String,
@@ -171,6 +201,20 @@ pub struct DocumentView {
     pub status: DocumentStatus,
     pub content: String,
     pub sha256: String,
+}
+
+impl From<&Document> for DocumentView {
+    fn from(d: &Document) -> Self {
+        DocumentView {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            issuer: d.issuer.clone(),
+            created_at: rfc3339(d.created_at),
+            status: d.status,
+            content: d.content.clone(),
+            sha256: d.sha256.clone(),
+        }
+    }
 }
 
 /// A verification result in plain words, and its details when it verified.
@@ -262,12 +306,24 @@ pub struct ConnectionView {
     pub error: Option<crate::UiError>,
 }
 
-/// Where a login stands, after a refusal: `credentials`, `code`, `waiting`,
-/// `locked` or `home`, and the attempts left at the code step.
-#[derive(Debug, Clone, Serialize)]
-pub struct LoginStepView {
+/// Where a flow stands after a refusal, sent with it so the UI picks the
+/// screen without asking again. Login: `credentials`, `code`, `waiting`,
+/// `locked`. Signing: `document` (ask for a new key), `code`, `changed`
+/// (read the document again), `waiting`, `locked`, `not_pending`,
+/// `logged_out`. `attempts_left` is set at a code step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NextStep {
     pub step: &'static str,
     pub attempts_left: Option<u32>,
+}
+
+impl NextStep {
+    pub fn new(step: &'static str, attempts_left: Option<u32>) -> NextStep {
+        NextStep {
+            step,
+            attempts_left,
+        }
+    }
 }
 
 /// The trainer panel: the demo's clock, every account at a glance, and the

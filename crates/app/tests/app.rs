@@ -12,6 +12,7 @@ fn demo_app() -> App {
     App::new(Options {
         config_path: None,
         demo_accounts: 2,
+        ..Default::default()
     })
 }
 
@@ -73,14 +74,18 @@ async fn a_citizen_logs_in_signs_saves_and_verifies_in_the_demo() {
     assert_eq!(state.demo_accounts.len(), 2);
     keep("state_demo", serde_json::to_value(&state).unwrap());
 
-    // The error contract: exactly {code, message}, in the app's language.
+    // The error contract: {code, message} in the app's language, and in a
+    // login or signing flow the step it stands at now (no second call).
     let err = app
         .login("demo1", Password::new("wrong-password"), false)
         .await
         .unwrap_err();
     let json = serde_json::to_value(&err).unwrap();
-    assert_eq!(json.as_object().unwrap().len(), 2, "{json}");
+    let mut keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["code", "message", "next"], "{json}");
     assert_eq!(json["code"], "invalid_credentials");
+    assert_eq!(json["next"]["step"], "credentials");
     assert!(json["message"].as_str().unwrap().len() > 10);
     keep("error_invalid_credentials", json);
 
@@ -96,12 +101,16 @@ async fn a_citizen_logs_in_signs_saves_and_verifies_in_the_demo() {
 
     let err = app.login_code(&wrong_code(&code)).await.unwrap_err();
     assert_eq!(err.code, "invalid_code");
-    let step = app.login_step().await;
-    assert_eq!(step.step, "code");
-    assert_eq!(step.attempts_left, Some(prompt.attempts_left - 1));
-    keep("login_step_code", serde_json::to_value(&step).unwrap());
+    let next = err
+        .next
+        .clone()
+        .expect("a refusal says where the login stands");
+    assert_eq!(next.step, "code");
+    assert_eq!(next.attempts_left, Some(prompt.attempts_left - 1));
+    keep("error_invalid_code", serde_json::to_value(&err).unwrap());
     let err = app.login_code("12ab").await.unwrap_err();
     assert_eq!(err.code, "code_format");
+    assert_eq!(err.next.unwrap().step, "code");
 
     let home = app.login_code(&code).await.unwrap();
     assert_eq!(home.username, "demo1");
@@ -115,9 +124,23 @@ async fn a_citizen_logs_in_signs_saves_and_verifies_in_the_demo() {
     assert!(doc.content.contains("DEMO"));
     keep("document", serde_json::to_value(&doc).unwrap());
 
+    // Only a shown document can be signed, and a wrong code keeps the prompt.
+    let other = home.pending[1].id.clone();
+    assert_eq!(
+        app.begin_sign(&other).await.unwrap_err().code,
+        "document_not_shown"
+    );
     let prompt = app.begin_sign(&id).await.unwrap();
     assert_eq!(prompt.document_title.as_deref(), Some(doc.title.as_str()));
     keep("prompt_sign", serde_json::to_value(&prompt).unwrap());
+    let err = app
+        .sign_code(&wrong_code(&code_for(&prompt)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "invalid_code");
+    let next = err.next.unwrap();
+    assert_eq!(next.step, "code");
+    assert_eq!(next.attempts_left, Some(prompt.attempts_left - 1));
     let signed = app.sign_code(&code_for(&prompt)).await.unwrap();
     assert_eq!(signed.verdict.code, "demo");
     assert!(signed.verdict.demo && !signed.verdict.valid);
@@ -127,7 +150,7 @@ async fn a_citizen_logs_in_signs_saves_and_verifies_in_the_demo() {
     let home = app.home().await.unwrap();
     assert_eq!(
         home.card.remaining, 146,
-        "a login and a signature: two codes"
+        "a login and a signature: two codes (the wrong one spent none)"
     );
     assert_eq!((home.pending.len(), home.signed.len()), (2, 1));
 
@@ -215,6 +238,7 @@ async fn settings_are_saved_outside_the_demo_only() {
     let app = App::new(Options {
         config_path: Some(path.clone()),
         demo_accounts: 1,
+        ..Default::default()
     });
     let settings = Settings {
         lang: Lang::En,
@@ -231,6 +255,7 @@ async fn settings_are_saved_outside_the_demo_only() {
     let again = App::new(Options {
         config_path: Some(path.clone()),
         demo_accounts: 1,
+        ..Default::default()
     });
     assert_eq!(again.state().await.settings, settings);
 

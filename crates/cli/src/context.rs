@@ -1,16 +1,16 @@
-//! The commands, over one server and one session. The demo's interactive
-//! session reuses them with a session held in memory.
+//! The commands, over one connection and one session. The flows are the
+//! client core's (`Connection`, `Login`, `Signing`); this file asks, prints
+//! and maps. The demo's interactive session reuses it with a demo connection.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use kodekort_client::config::{read_trust_root, Config};
-use kodekort_client::session_store::{KeyringStore, MemoryStore, SessionStore};
 use kodekort_client::signed_copy;
 use kodekort_client::{
-    verify_envelope, ApiClient, AuthState, ClientError, Login, Server, Trust, Verdict,
+    verify_envelope, AuthState, ClientError, Connection, Displayed, Keeping, KeyringOpener, Login,
+    Notice, Overrides, Server, SignState, Signing, Target, Verdict,
 };
-use kodekort_proto::signing::{sha256_hex, TrustRoot};
+use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::{CardState, CardStatus, DocumentStatus};
 use kodekort_proto::{Envelope, Token};
 use serde_json::json;
@@ -18,20 +18,17 @@ use serde_json::json;
 use crate::output::Out;
 use crate::{exit, prompt, Cli, Command};
 
-/// A server, its pinned roots, and the session with it.
+/// A server's connection and the session with it.
 pub struct Context {
     pub out: Out,
     /// None for commands that need no server (`verify`).
-    api: Option<ApiClient>,
-    pub server_url: String,
-    pub roots: Vec<TrustRoot>,
-    pub store: Arc<dyn SessionStore>,
+    conn: Option<Connection>,
+    /// The pinned roots when there is no server (`verify` with `--trust`).
+    offline_roots: Vec<TrustRoot>,
     /// The user of this run's session, once known.
     pub username: Option<String>,
     /// In the demo: the on-screen demo cards, to show the code beside the prompt.
     pub demo_cards: Vec<kodekort_proto::wire::PrintedCard>,
-    /// Say once that the session will not outlive this run (no keyring).
-    warn_memory_only: bool,
 }
 
 fn status_word(out: &Out, status: DocumentStatus) -> String {
@@ -39,103 +36,84 @@ fn status_word(out: &Out, status: DocumentStatus) -> String {
 }
 
 impl Context {
-    /// The server and roots from the flags, else from the configuration file.
+    /// The server and roots from the flags, else from the configuration
+    /// file. Sessions go to the OS keyring unless this is a public computer;
+    /// what the connection reports is said before anything else.
     pub fn from_cli(cli: &Cli, config: &Config, out: Out) -> Result<Context, ClientError> {
-        let mut roots = match &cli.trust {
-            Some(path) => vec![read_trust_root(path)?],
-            None => Vec::new(),
+        let overrides = Overrides {
+            server: cli.server.clone(),
+            ca: cli.ca.clone(),
+            trust: cli.trust.clone(),
         };
-        if cli.server.is_none() {
-            if let Some((server, configured_roots, problem)) = config.server(None) {
-                if let Some(problem) = problem {
-                    out.error(&problem);
+        let keeping = if config.public_computer || cli.public_computer {
+            Keeping::PublicComputer
+        } else {
+            Keeping::Keyring
+        };
+        let Some(target) = Target::resolve(config, &overrides)? else {
+            let offline_roots = match cli.trust.as_deref().map(read_trust_root) {
+                Some(Ok(root)) => vec![root],
+                Some(Err(e)) => {
+                    out.notice(&Notice::TrustUnreadable(e));
+                    Vec::new()
                 }
-                if roots.is_empty() {
-                    roots = configured_roots;
-                }
-                return Context::with_os_store(
-                    &server,
-                    roots,
-                    out,
-                    config.public_computer || cli.public_computer,
-                );
-            }
-        }
-        let (Some(url), Some(ca)) = (&cli.server, &cli.ca) else {
+                None => Vec::new(),
+            };
             return Ok(Context {
                 out,
-                api: None,
-                server_url: String::new(),
-                roots,
-                store: Arc::new(MemoryStore::new()),
+                conn: None,
+                offline_roots,
                 username: None,
                 demo_cards: Vec::new(),
-                warn_memory_only: false,
             });
         };
-        let server = Server::new(url, Trust::PinnedCa(ca.clone()))?;
-        Context::with_os_store(
-            &server,
-            roots,
-            out,
-            config.public_computer || cli.public_computer,
-        )
-    }
-
-    /// Sessions in the OS keyring, so `login` and later commands meet; on a
-    /// public computer, or where there is no keyring, in memory only (and
-    /// the citizen is told, once, when they log in).
-    fn with_os_store(
-        server: &Server,
-        roots: Vec<TrustRoot>,
-        out: Out,
-        public_computer: bool,
-    ) -> Result<Context, ClientError> {
-        let (store, warn): (Arc<dyn SessionStore>, bool) = if public_computer {
-            (Arc::new(MemoryStore::new()), false)
-        } else {
-            match KeyringStore::open() {
-                Ok(keyring) => (Arc::new(keyring), false),
-                Err(_) => (Arc::new(MemoryStore::new()), true),
-            }
-        };
-        let mut ctx = Context::new(server, roots, out, store)?;
-        ctx.warn_memory_only = warn;
-        ctx.username = ctx.store.current_user(&ctx.server_url).unwrap_or(None);
-        Ok(ctx)
-    }
-
-    pub fn new(
-        server: &Server,
-        roots: Vec<TrustRoot>,
-        out: Out,
-        store: Arc<dyn SessionStore>,
-    ) -> Result<Context, ClientError> {
+        let (conn, notices) = Connection::open(target, keeping, &KeyringOpener::os())?;
+        for notice in &notices {
+            out.notice(notice);
+        }
+        let username = conn.saved().map(|(user, _)| user);
         Ok(Context {
             out,
-            api: Some(ApiClient::new(server)?),
-            server_url: server.url.clone(),
-            roots,
-            store,
-            username: None,
+            conn: Some(conn),
+            offline_roots: Vec::new(),
+            username,
             demo_cards: Vec::new(),
-            warn_memory_only: false,
         })
     }
 
-    fn api(&self) -> Result<&ApiClient, ClientError> {
-        self.api.as_ref().ok_or_else(|| {
-            ClientError::InvalidServerUrl(
-                "no server given: use --server URL --ca PEM, or `kodekort demo`".into(),
-            )
+    /// A context on the demo's server (or its impostor): memory only.
+    pub fn demo(server: &Server, out: Out) -> Result<Context, ClientError> {
+        let target = Target {
+            server: server.clone(),
+            roots: Vec::new(),
+            trust_problem: None,
+        };
+        let (conn, _) = Connection::open(target, Keeping::Demo, &KeyringOpener::os())?;
+        Ok(Context {
+            out,
+            conn: Some(conn),
+            offline_roots: Vec::new(),
+            username: None,
+            demo_cards: Vec::new(),
         })
+    }
+
+    fn conn(&self) -> Result<&Connection, ClientError> {
+        self.conn.as_ref().ok_or(ClientError::NoServer)
+    }
+
+    fn roots(&self) -> &[TrustRoot] {
+        self.conn
+            .as_ref()
+            .map_or(&self.offline_roots[..], Connection::roots)
     }
 
     fn token(&self) -> Result<Token, ClientError> {
         let username = self.username.as_deref().ok_or(ClientError::NotLoggedIn)?;
-        self.store
-            .load(&self.server_url, username)?
-            .ok_or(ClientError::NotLoggedIn)
+        match self.conn()?.saved() {
+            Some((user, token)) if user == username => Ok(token),
+            _ => Err(ClientError::NotLoggedIn),
+        }
     }
 
     pub async fn run(&mut self, command: &Command) -> Result<u8, ClientError> {
@@ -176,8 +154,9 @@ impl Context {
         } else {
             prompt::ask_password(&out.t("password", &[]))?
         };
+        let conn = self.conn()?;
         let mut login = Login::new();
-        out.progress(login.submit_credentials(self.api()?, &username, &password, replacement_card))
+        out.progress(login.submit_credentials(conn.api(), &username, &password, replacement_card))
             .await?;
         drop(password);
         while let AuthState::Code(prompt_state) = login.state().clone() {
@@ -196,32 +175,20 @@ impl Context {
                 )],
             ));
             let typed = prompt::ask(&out.t("code", &[("key", &prompt_state.key)]))?;
-            let result = out
-                .progress(login.submit_code(self.api()?, &typed))
-                .await
-                .map(drop);
-            match result {
-                Ok(()) => {}
-                // A typo or a wrong code: the prompt stays; say why and ask again.
-                Err(err @ (ClientError::CodeFormat | ClientError::Server { .. }))
-                    if matches!(login.state(), AuthState::Code(_)) =>
-                {
-                    out.error(&err);
+            // A typo or a wrong code leaves the login at the code step: say why
+            // and ask again. Any other state ends the command with the refusal.
+            if let Err(err) = out.progress(login.submit_code(conn.api(), &typed)).await {
+                if !matches!(login.state(), AuthState::Code(_)) {
+                    return Err(err);
                 }
-                Err(err) => return Err(err),
+                out.error(&err);
             }
         }
         let username = login.username().to_owned();
         let session = login.into_session().ok_or(ClientError::ChallengeMissing)?;
-        if let Err(err) = self.store.save(&self.server_url, &username, &session.token) {
-            // The login itself worked: keep the session for this run and say why
-            // it will not last, rather than fail.
-            out.note(&err.message(out.lang));
-            self.store = Arc::new(MemoryStore::new());
-            self.store
-                .save(&self.server_url, &username, &session.token)?;
-        } else if self.warn_memory_only {
-            out.note(&out.t("session_memory_only", &[]));
+        let conn = self.conn.as_mut().ok_or(ClientError::NoServer)?;
+        if let Some(notice) = conn.keep(&username, &session.token, false) {
+            out.notice(&notice);
         }
         self.username = Some(username);
         let name = session.user.name.clone();
@@ -258,15 +225,10 @@ impl Context {
 
     pub async fn logout(&mut self) -> Result<u8, ClientError> {
         let token = self.token()?;
-        let result = self.out.progress(self.api()?.logout(&token)).await;
-        if let Some(username) = self.username.take() {
-            self.store.delete(&self.server_url, &username)?;
-        }
-        // An already-ended session is logged out all the same.
-        match result {
-            Ok(()) | Err(ClientError::Server { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        let username = self.username.take().ok_or(ClientError::NotLoggedIn)?;
+        self.out
+            .progress(self.conn()?.end(&username, &token))
+            .await?;
         let out = &self.out;
         out.emit(json!({"logged_out": true}), || {
             vec![out.t("logged_out", &[])]
@@ -276,7 +238,7 @@ impl Context {
 
     pub async fn card(&self) -> Result<u8, ClientError> {
         let token = self.token()?;
-        let card = self.out.progress(self.api()?.card(&token)).await?;
+        let card = self.out.progress(self.conn()?.api().card(&token)).await?;
         let out = &self.out;
         out.emit(json!(card), || card_lines(out, &card));
         Ok(exit::OK)
@@ -284,7 +246,10 @@ impl Context {
 
     pub async fn documents(&self) -> Result<u8, ClientError> {
         let token = self.token()?;
-        let docs = self.out.progress(self.api()?.documents(&token)).await?;
+        let docs = self
+            .out
+            .progress(self.conn()?.api().documents(&token))
+            .await?;
         let out = &self.out;
         out.emit(json!(docs), || {
             if docs.is_empty() {
@@ -317,7 +282,8 @@ impl Context {
     pub async fn document_ids(&self) -> Result<Vec<String>, ClientError> {
         let token = self.token()?;
         Ok(self
-            .api()?
+            .conn()?
+            .api()
             .documents(&token)
             .await?
             .into_iter()
@@ -327,7 +293,10 @@ impl Context {
 
     pub async fn show(&self, id: &str) -> Result<u8, ClientError> {
         let token = self.token()?;
-        let doc = self.out.progress(self.api()?.document(&token, id)).await?;
+        let doc = self
+            .out
+            .progress(self.conn()?.api().document(&token, id))
+            .await?;
         let out = &self.out;
         out.emit(json!(doc), || {
             let mut lines = vec![
@@ -343,66 +312,58 @@ impl Context {
         Ok(exit::OK)
     }
 
+    /// Shows the text, then signs the hash of exactly the bytes shown (the
+    /// client core's `Signing`): a typo or a wrong code asks again, any other
+    /// refusal ends the command with its reason.
     pub async fn sign(&self, id: &str) -> Result<u8, ClientError> {
         let token = self.token()?;
         let out = &self.out;
-        let doc = out.progress(self.api()?.document(&token, id)).await?;
-        // Show what will be signed, then sign the hash of exactly those bytes.
-        if !out.json {
-            eprintln!("{}\n", doc.title);
-            for line in doc.content.lines() {
-                eprintln!("{line}");
-            }
-            eprintln!();
-        }
-        let displayed = doc.content.as_bytes();
-        let ch = out
-            .progress(
-                self.api()?
-                    .begin_sign(&token, &doc.id, &sha256_hex(displayed)),
-            )
+        let conn = self.conn()?;
+        let doc = out.progress(conn.api().document(&token, id)).await?;
+        let displayed = Displayed::new(doc)?;
+        show_text(out, &displayed);
+        let mut signing = Signing::new(displayed);
+        out.progress(signing.request_challenge(conn.api(), &token))
             .await?;
-        out.challenge(&ch.card_serial, &ch.key, ch.expires_at, ch.attempts_left);
-        self.demo_hint(&ch.card_serial, &ch.key);
-        let envelope = loop {
-            let typed = prompt::ask(&out.t("code", &[("key", &ch.key)]))?;
-            let code = match kodekort_client::login::normalise_code(&typed) {
-                Ok(code) => code,
-                Err(err) => {
-                    out.error(&err);
-                    continue;
+        loop {
+            let prompt_state = match signing.state() {
+                SignState::Challenged(p) => p.clone(),
+                SignState::Signed { envelope, verdict } => {
+                    report_verdict(out, verdict, envelope, true);
+                    return Ok(
+                        if matches!(**verdict, Verdict::Valid(_) | Verdict::Demo(_)) {
+                            exit::OK
+                        } else {
+                            exit::VERIFY_FAILED
+                        },
+                    );
                 }
+                _ => return Err(ClientError::ChallengeMissing),
             };
-            match out
-                .progress(self.api()?.sign_code(&token, &ch.sign_id, &code))
-                .await
-            {
-                Ok(envelope) => break envelope,
-                Err(
-                    err @ ClientError::Server {
-                        code: kodekort_proto::ErrorCode::InvalidCode,
-                        locked_until: None,
-                        ..
-                    },
-                ) => {
-                    out.error(&err);
+            out.challenge(
+                &prompt_state.card_serial,
+                &prompt_state.key,
+                prompt_state.expires_at,
+                prompt_state.attempts_left,
+            );
+            self.demo_hint(&prompt_state.card_serial, &prompt_state.key);
+            let typed = prompt::ask(&out.t("code", &[("key", &prompt_state.key)]))?;
+            let submitted = signing.submit_code(conn.api(), &token, &typed, conn.roots());
+            if let Err(err) = out.progress(submitted).await {
+                if !matches!(signing.state(), SignState::Challenged(_)) {
+                    return Err(err);
                 }
-                Err(err) => return Err(err),
+                out.error(&err);
             }
-        };
-        // The client checks the envelope itself before it says "signed".
-        let verdict = verify_envelope(&envelope, &self.roots, Some(displayed));
-        report_verdict(out, &verdict, &envelope, true);
-        Ok(if matches!(verdict, Verdict::Valid(_) | Verdict::Demo(_)) {
-            exit::OK
-        } else {
-            exit::VERIFY_FAILED
-        })
+        }
     }
 
     pub async fn decline(&self, id: &str) -> Result<u8, ClientError> {
         let token = self.token()?;
-        let status = self.out.progress(self.api()?.decline(&token, id)).await?;
+        let status = self
+            .out
+            .progress(self.conn()?.api().decline(&token, id))
+            .await?;
         let out = &self.out;
         out.emit(json!(status), || vec![out.t("declined_ok", &[])]);
         Ok(exit::OK)
@@ -413,9 +374,13 @@ impl Context {
     pub async fn export(&self, id: &str, output: &Path) -> Result<u8, ClientError> {
         let token = self.token()?;
         let out = &self.out;
-        let doc = out.progress(self.api()?.document(&token, id)).await?;
-        let envelope = out.progress(self.api()?.signature(&token, id)).await?;
-        let verdict = verify_envelope(&envelope, &self.roots, Some(doc.content.as_bytes()));
+        let doc = out
+            .progress(self.conn()?.api().document(&token, id))
+            .await?;
+        let envelope = out
+            .progress(self.conn()?.api().signature(&token, id))
+            .await?;
+        let verdict = verify_envelope(&envelope, self.roots(), Some(doc.content.as_bytes()));
         let pdf = signed_copy::render(&doc, &envelope, &verdict, out.lang)?;
         std::fs::write(output, pdf).map_err(|e| ClientError::FileUnwritable {
             path: output.to_path_buf(),
@@ -433,13 +398,28 @@ impl Context {
 
     /// Verifies a signed PDF or an envelope.json offline against the pinned roots.
     pub fn verify(&self, file: &Path) -> Result<u8, ClientError> {
-        let check = signed_copy::verify_file(file, &self.roots)?;
+        let check = signed_copy::verify_file(file, self.roots())?;
         report_verdict(&self.out, &check.verdict, &check.envelope, false);
         Ok(if check.verdict.is_valid() {
             exit::OK
         } else {
             exit::VERIFY_FAILED
         })
+    }
+}
+
+/// Shows what is about to be signed: the title and the text for people (on
+/// stderr, so stdout stays the answers), the document for scripts.
+fn show_text(out: &Out, displayed: &Displayed) {
+    let doc = displayed.document();
+    if out.json {
+        println!("{}", json!({"document": doc}));
+    } else {
+        eprintln!("{}\n", doc.title);
+        for line in doc.content.lines() {
+            eprintln!("{line}");
+        }
+        eprintln!();
     }
 }
 

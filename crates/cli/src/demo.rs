@@ -3,9 +3,7 @@
 //! end of input. Nothing leaves this computer; everything goes on exit.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
 
-use kodekort_client::session_store::MemoryStore;
 use kodekort_client::ClientError;
 use kodekort_demo::{Applied, Demo, PrintSize, Scenario};
 use serde_json::json;
@@ -82,12 +80,7 @@ fn server_context(
     server: &kodekort_client::Server,
     out: &Out,
 ) -> Result<Context, ClientError> {
-    let mut ctx = Context::new(
-        server,
-        Vec::new(),
-        out.clone(),
-        Arc::new(MemoryStore::new()),
-    )?;
+    let mut ctx = Context::demo(server, out.clone())?;
     ctx.demo_cards = demo.accounts().iter().map(|a| a.card.clone()).collect();
     Ok(ctx)
 }

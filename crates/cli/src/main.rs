@@ -141,7 +141,9 @@ pub fn exit_code(err: &ClientError) -> u8 {
         | ClientError::SecureConnection(_)
         | ClientError::BadResponse(_)
         | ClientError::UnknownServerError { .. } => exit::NETWORK,
-        ClientError::InvalidServerUrl(_) | ClientError::CaFile { .. } => exit::USAGE,
+        ClientError::InvalidServerUrl(_) | ClientError::NoServer | ClientError::CaFile { .. } => {
+            exit::USAGE
+        }
         _ => exit::OTHER,
     }
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use kodekort_client::{catalogue, ClientError, Lang};
+use kodekort_client::{catalogue, ClientError, Lang, Notice};
 use serde_json::{json, Value};
 
 /// Waits longer than this get one progress line, on a terminal only.
@@ -65,6 +65,20 @@ impl Out {
                 "{}",
                 self.t("card_prompt", &[("serial", serial), ("key", key)])
             );
+        }
+    }
+
+    /// What the connection reports (where the session went, a trust file
+    /// that could not be read): a line on stderr for people, a JSON line
+    /// `{"notice": {"code", "message"}}` for scripts.
+    pub fn notice(&self, notice: &Notice) {
+        if self.json {
+            println!(
+                "{}",
+                json!({"notice": {"code": notice.code(), "message": notice.message(self.lang)}})
+            );
+        } else {
+            eprintln!("{}", notice.message(self.lang));
         }
     }
 

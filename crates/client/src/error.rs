@@ -34,6 +34,9 @@ pub enum ClientError {
     BadResponse(String),
     #[error("invalid server URL: {0}")]
     InvalidServerUrl(String),
+    /// No server was named, by flag or configuration.
+    #[error("no server given")]
+    NoServer,
     #[error("CA file {}: {reason}", path.display())]
     CaFile { path: PathBuf, reason: String },
     #[error("not logged in")]
@@ -78,6 +81,7 @@ impl ClientError {
             ClientError::SecureConnection(_) => "secure_connection_failed",
             ClientError::BadResponse(_) => "bad_server_response",
             ClientError::InvalidServerUrl(_) => "invalid_server_url",
+            ClientError::NoServer => "no_server",
             ClientError::CaFile { .. } => "ca_file_unreadable",
             ClientError::NotLoggedIn => "not_logged_in",
             ClientError::ChallengeMissing => "challenge_missing",
@@ -103,6 +107,7 @@ impl ClientError {
         "secure_connection_failed",
         "bad_server_response",
         "invalid_server_url",
+        "no_server",
         "ca_file_unreadable",
         "not_logged_in",
         "challenge_missing",

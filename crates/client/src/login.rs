@@ -45,6 +45,19 @@ pub enum AuthState {
     LoggedIn(Session),
 }
 
+impl AuthState {
+    /// The step's stable name, for front ends that pick a screen by it.
+    pub fn step(&self) -> &'static str {
+        match self {
+            AuthState::Credentials => "credentials",
+            AuthState::Code(_) => "code",
+            AuthState::Waiting { .. } => "waiting",
+            AuthState::Locked => "locked",
+            AuthState::LoggedIn(_) => "home",
+        }
+    }
+}
+
 /// One login attempt from start to session.
 #[derive(Debug)]
 pub struct Login {

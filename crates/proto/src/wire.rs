@@ -116,10 +116,16 @@ pub struct SessionResponse {
     pub card: CardStatus,
 }
 
-/// `GET /me`
+/// `GET /me`: also the session's limits, so that a resumed session knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
+    /// The session ends at this time at the latest (12 hours after login).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+    /// The session ends after this many seconds without a request.
+    pub idle_timeout_s: u64,
     pub user: User,
     pub card: CardStatus,
 }

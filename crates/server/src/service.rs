@@ -64,6 +64,8 @@ type Outcome<T> = std::result::Result<T, ApiError>;
 pub struct Citizen {
     pub user_id: String,
     pub username: String,
+    /// When this session ends at the latest (12 hours after the login).
+    pub session_expires_at: OffsetDateTime,
     token_hash: [u8; 32],
 }
 
@@ -288,13 +290,13 @@ impl Service {
                 let token = self.create_session(tx, &ch.user_id, now)?;
                 Ok((ch.user_id.clone(), token, now))
             })?;
-        let me = self.me_of(&user_id)?;
+        let (user, card) = self.me_of(&user_id)?;
         Ok(SessionResponse {
             token,
             expires_at: now + SESSION_LIFETIME,
             idle_timeout_s: IDLE_TIMEOUT.whole_seconds() as u64,
-            user: me.user,
-            card: me.card,
+            user,
+            card,
         })
     }
 
@@ -556,6 +558,7 @@ impl Service {
         Ok(Citizen {
             user_id: user.id,
             username: user.username,
+            session_expires_at: session.created_at + SESSION_LIFETIME,
             token_hash: hash,
         })
     }
@@ -568,29 +571,35 @@ impl Service {
 
     // ---- citizen views -----------------------------------------------------
 
+    /// Who, their card, and the session's limits, so that a client that
+    /// resumes a session knows when it ends.
     pub fn me(&self, citizen: &Citizen) -> Result<MeResponse> {
-        self.me_of(&citizen.user_id)
+        let (user, card) = self.me_of(&citizen.user_id)?;
+        Ok(MeResponse {
+            expires_at: citizen.session_expires_at,
+            idle_timeout_s: IDLE_TIMEOUT.whole_seconds() as u64,
+            user,
+            card,
+        })
     }
 
-    fn me_of(&self, user_id: &str) -> Result<MeResponse> {
+    fn me_of(&self, user_id: &str) -> Result<(User, CardStatus)> {
         self.store.read(|tx| {
             let user = tx
                 .user_by_id(user_id)?
                 .ok_or(Error::Corrupt("session of a missing user"))?;
             let card = self.card_status_in(tx, &user)?;
-            Ok(MeResponse {
-                user: User {
-                    id: user.id,
-                    username: user.username,
-                    name: user.name,
-                },
-                card,
-            })
+            let user = User {
+                id: user.id,
+                username: user.username,
+                name: user.name,
+            };
+            Ok((user, card))
         })
     }
 
     pub fn card_status(&self, citizen: &Citizen) -> Result<CardStatus> {
-        Ok(self.me(citizen)?.card)
+        Ok(self.me_of(&citizen.user_id)?.1)
     }
 
     fn card_status_in(&self, tx: &Tx<'_>, user: &UserRow) -> Result<CardStatus> {

@@ -22,7 +22,8 @@ export function verdictBlock(verdict) {
 }
 
 export const reading = {
-  async render({ id }) {
+  /** `err`: why the citizen is back here (the text changed since it was shown). */
+  async render({ id, err: why }) {
     const errors = h('div', { class: 'errors' });
     let doc;
     try {
@@ -50,7 +51,10 @@ export const reading = {
           const prompt = await ipc.beginSign(doc.id);
           await show('code', { prompt, documentId: doc.id });
         } catch (err) {
-          showError(errors, err);
+          // The server holds another text than the one shown: show the
+          // document again (fetched anew) with the reason, to be read again.
+          if (err.next?.step === 'changed') await show('document', { id: doc.id, err });
+          else showError(errors, err);
         }
       }, sign);
     });
@@ -89,6 +93,7 @@ export const reading = {
             confirmBox)
         : h('p', { class: 'notice' }, t('already', { status: t(`status_${doc.status}`).toLowerCase() })),
       h('div', { class: 'actions' }, h('button', { type: 'button', class: 'link-button', onclick: () => show('home') }, t('back_home'))));
+    if (why) queueMicrotask(() => showError(errors, why));
     return { node };
   },
 };

@@ -2,7 +2,7 @@
 import * as ipc from '../ipc.js';
 import { t, formatClock, formatDate } from '../i18n.js';
 import { h } from '../dom.js';
-import { show, busy, showError, sessionActive } from '../shell.js';
+import { show, busy, showError, sessionActive, noticeList } from '../shell.js';
 
 function documentList(id, heading, items) {
   return h('section', { class: 'doc-group', 'aria-labelledby': id },
@@ -36,7 +36,7 @@ function cardPanel(card) {
     card.replacement_serial ? h('p', { class: 'notice' }, t('replacement', { serial: card.replacement_serial })) : null);
 }
 
-export async function render({ view } = {}) {
+export async function render({ view, notices } = {}) {
   const errors = h('div', { class: 'errors' });
   let data = view;
   if (!data) {
@@ -52,6 +52,7 @@ export async function render({ view } = {}) {
   const node = h('section', { class: 'view home', 'aria-labelledby': 'home-title' },
     h('h1', { id: 'home-title' }, t('home_title')),
     h('p', { class: 'lead' }, t('hello', { name: data.name })),
+    noticeList(data.notices?.length ? data.notices : notices),
     errors,
     h('div', { class: 'home-columns' },
       h('div', { class: 'documents' },

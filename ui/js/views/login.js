@@ -3,7 +3,7 @@
 import * as ipc from '../ipc.js';
 import { t, formatClock } from '../i18n.js';
 import { h, uid } from '../dom.js';
-import { app, show, busy, showError, clearError, announce, sessionActive } from '../shell.js';
+import { app, show, busy, showError, clearError, announce, sessionActive, noticeList } from '../shell.js';
 import { demoCardTable } from './card.js';
 
 const BLOCKING = new Set(['too_many_attempts', 'card_locked']);
@@ -15,7 +15,7 @@ function field(label, input, hint) {
 
 export const credentials = {
   /** `username` pre-fills the field (the trainer's "log in as demo2 to see it"). */
-  async render({ username: given } = {}) {
+  async render({ username: given, notices } = {}) {
     const errors = h('div', { class: 'errors' });
     const username = h('input', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', 'aria-required': 'true' });
     const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', 'aria-required': 'true' });
@@ -53,7 +53,7 @@ export const credentials = {
     });
     return {
       node: h('section', { class: 'view', 'aria-labelledby': 'login-title' },
-        h('h1', { id: 'login-title' }, t('login_title')), form),
+        h('h1', { id: 'login-title' }, t('login_title')), noticeList(notices), form),
       focus: given ? password : username,
     };
   },
@@ -148,20 +148,25 @@ export const code = {
           }
         } catch (err) {
           input.value = '';
-          const step = signing ? null : await ipc.loginStep().catch(() => null);
-          if (BLOCKING.has(err.code) || step?.step === 'waiting' || step?.step === 'locked') {
+          // The refusal says where the flow stands now; no second call.
+          const step = err.next?.step;
+          if (BLOCKING.has(err.code) || step === 'waiting' || step === 'locked') {
             clearTimeout(expiryTimer);
             await show('blocked', { err });
             return;
           }
-          if (!signing && step?.step === 'credentials') {
+          if (step === 'credentials') {
             clearTimeout(expiryTimer);
             await show('login');
-            const box = document.querySelector('#main .errors');
-            showError(box, err);
+            showError(document.querySelector('#main .errors'), err);
             return;
           }
-          const left = signing ? (await ipc.signPrompt().catch(() => null))?.attempts_left : step?.attempts_left;
+          if (signing && (step === 'changed' || step === 'not_pending')) {
+            clearTimeout(expiryTimer);
+            await show('document', { id: documentId, err });
+            return;
+          }
+          const left = err.next?.attempts_left;
           if (left !== undefined && left !== null) attempts.replaceChildren(t('attempts', { n: left }));
           showError(errors, err, input);
         }

@@ -56,7 +56,8 @@ export async function render({ notice } = {}) {
   connectButton.addEventListener('click', () => busy(async () => {
     try {
       app.state = await ipc.connect();
-      serverErrors.replaceChildren(h('p', { role: 'status' }, t('connected')));
+      const notices = (app.state.notices ?? []).map((n) => h('p', { class: 'notice' }, n.message));
+      serverErrors.replaceChildren(h('p', { role: 'status' }, t('connected')), ...notices);
     } catch (err) {
       showError(serverErrors, err);
     }

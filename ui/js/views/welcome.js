@@ -25,7 +25,7 @@ export async function render({ notice } = {}) {
     try {
       if (!state.demo) app.state = await ipc.connect();
       // A session saved in the keyring may still be alive: then go straight home.
-      await show(app.state.logged_in ? 'home' : 'login');
+      await show(app.state.logged_in ? 'home' : 'login', { notices: app.state.notices });
     } catch (err) {
       showError(errors, err);
     }

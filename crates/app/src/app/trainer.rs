@@ -13,7 +13,6 @@
 
 use std::path::Path;
 
-use kodekort_client::ApiClient;
 use kodekort_demo::{Applied, Demo, PrintSize, Scenario};
 
 use super::{write_file, App, Inner, Result};
@@ -31,12 +30,10 @@ impl Inner {
 
     /// Talks to `server` from now on, keeping the session and its URL key.
     fn switch_api(&mut self, server: &kodekort_client::Server) -> Result<()> {
-        let api = ApiClient::new(server)?;
-        let conn = self
-            .connection
+        self.connection
             .as_mut()
-            .ok_or(AppError::NoServerConfigured)?;
-        conn.api = api;
+            .ok_or(AppError::NoServerConfigured)?
+            .switch_server(server)?;
         Ok(())
     }
 
