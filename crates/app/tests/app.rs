@@ -294,6 +294,8 @@ async fn the_trainer_resets_applies_scenarios_and_prints_the_kit() {
 
     // A learner logs in and signs: the panel shows it.
     let home = log_in(&app, &anna.username, &anna.password).await;
+    // Only a shown document can be signed: the learner reads it first.
+    app.document(&home.pending[0].id).await.unwrap();
     let prompt = app.begin_sign(&home.pending[0].id).await.unwrap();
     app.sign_code(&code_for(&prompt)).await.unwrap();
     let panel = app.trainer().await.unwrap();
