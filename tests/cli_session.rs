@@ -47,7 +47,7 @@ impl CliSession {
     }
 
     /// The next JSON line on stdout.
-    pub fn next(&mut self) -> Value {
+    pub fn next_value(&mut self) -> Value {
         let mut line = String::new();
         assert!(
             self.stdout.read_line(&mut line).unwrap() > 0,
@@ -59,7 +59,7 @@ impl CliSession {
     /// Reads lines until one has `key`.
     pub fn until(&mut self, key: &str) -> Value {
         loop {
-            let v = self.next();
+            let v = self.next_value();
             if v.get(key).is_some() {
                 return v;
             }

@@ -39,7 +39,7 @@ fn the_demo_session_logs_in_signs_and_resets_through_the_binary() {
     assert_eq!(logged_in["card"]["remaining"], 147);
 
     s.send("documents");
-    let docs = s.next();
+    let docs = s.next_value();
     assert_eq!(docs.as_array().unwrap().len(), 3);
     s.send("sign 1");
     s.until("challenge");

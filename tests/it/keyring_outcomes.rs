@@ -152,7 +152,7 @@ async fn the_cli_tells_where_the_session_went() {
             s.send(&anna.code(ch["challenge"]["key"].as_str().unwrap()));
             let mut lines = Vec::new();
             loop {
-                let v = s.next();
+                let v = s.next_value();
                 let done = v.get("user").is_some();
                 lines.push(v);
                 if done {

@@ -59,9 +59,11 @@ async fn app_through(
     (app, home)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_app_signs_what_it_displayed_through_an_honest_proxy() {
-    let (h, anna, id, proxy) = setup(Tamper::Honest).await;
+/// Shows the document through a proxy that tampers as `tamper` says (or
+/// not at all), signs it, and checks that the signature covers the text
+/// shown, which is the server's, and that it was fetched once.
+async fn signs_what_it_showed(tamper: Tamper) {
+    let (h, anna, id, proxy) = setup(tamper).await;
     let dir = tempfile::tempdir().unwrap();
     let (app, _) = app_through(&h, &proxy, &anna, &dir).await;
     let shown = app.document(&id).await.unwrap();
@@ -71,28 +73,24 @@ async fn the_app_signs_what_it_displayed_through_an_honest_proxy() {
     assert_eq!(signed.verdict.code, "valid", "{:?}", signed.verdict);
     let details = signed.verdict.details.unwrap();
     assert_eq!(details.content_sha256, sha256_hex(shown.content.as_bytes()));
-    assert_eq!(proxy.document_fetches(), 1, "the text is fetched once");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_text_changed_after_it_was_displayed_is_not_what_gets_signed() {
-    let (h, anna, id, proxy) = setup(Tamper::LaterFetches).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (app, _) = app_through(&h, &proxy, &anna, &dir).await;
-    let shown = app.document(&id).await.unwrap();
-    assert_eq!(shown.content, TEXT);
-    // Any second fetch would now see the planted line; the app must sign
-    // the bytes it showed, which are the server's.
-    let prompt = app.begin_sign(&id).await.unwrap();
-    let signed = app.sign_code(&anna.code(&prompt.key)).await.unwrap();
-    assert_eq!(signed.verdict.code, "valid", "{:?}", signed.verdict);
-    let details = signed.verdict.details.unwrap();
     assert_eq!(details.content_sha256, sha256_hex(TEXT.as_bytes()));
     assert_eq!(
         proxy.document_fetches(),
         1,
         "no second fetch before signing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_signs_what_it_displayed_through_an_honest_proxy() {
+    signs_what_it_showed(Tamper::Honest).await;
+}
+
+/// Any second fetch would see the planted line; the app must sign the
+/// bytes it showed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_text_changed_after_it_was_displayed_is_not_what_gets_signed() {
+    signs_what_it_showed(Tamper::LaterFetches).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -154,7 +152,7 @@ async fn the_cli_signs_what_it_showed_or_nothing() {
             let mut sign = CliSession::start_with(&["--json", "sign", &id], &env);
             let mut shown = None;
             let outcome = loop {
-                let v = sign.next();
+                let v = sign.next_value();
                 if let Some(doc) = v.get("document") {
                     shown = doc["content"].as_str().map(str::to_owned);
                 } else if let Some(ch) = v.get("challenge") {
@@ -165,7 +163,7 @@ async fn the_cli_signs_what_it_showed_or_nothing() {
             };
             let status = sign.child.wait().unwrap().code();
             let mut card = CliSession::start_with(&["--json", "card"], &env);
-            let left = card.next()["remaining"].as_u64().unwrap();
+            let left = card.next_value()["remaining"].as_u64().unwrap();
             (status, shown, outcome, remaining - left)
         })
         .await

@@ -11,6 +11,21 @@ const env = withBrowser();
 
 const account = fixtures.state_demo.demo_accounts[0];
 
+/** From the welcome screen: log in as `account`, the code read off the on-screen demo card. */
+async function logInWithTheDemoCard(page) {
+  await page.locator('#start-login').click();
+  await page.locator('#username').fill(account.username);
+  await page.locator('#password').fill(account.password);
+  await page.keyboard.press('Enter');
+  await page.locator('.card-toggle').click();
+  const code = await page.evaluate(() => {
+    const k = document.querySelector('.key-box .key').textContent;
+    return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
+  });
+  await page.locator('#code').fill(code);
+  await page.keyboard.press('Enter');
+}
+
 test('keyboard only: demo, log in, wrong code, code, read, sign, save, verify', async () => {
   const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en' });
   assert.deepEqual(await focused(page), { tag: 'h1', id: 'welcome-title', text: 'Welcome to Kodekort' });
@@ -196,17 +211,7 @@ test('the vendored @tauri-apps/api is the locked npm release, unchanged', () => 
 
 test('a session the server ended leads back to the start, saying why', async () => {
   const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true, errors: { home: 'session_expired' } });
-  await page.locator('#start-login').click();
-  await page.locator('#username').fill(account.username);
-  await page.locator('#password').fill(account.password);
-  await page.keyboard.press('Enter');
-  await page.locator('.card-toggle').click();
-  const code = await page.evaluate(() => {
-    const k = document.querySelector('.key-box .key').textContent;
-    return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
-  });
-  await page.locator('#code').fill(code);
-  await page.keyboard.press('Enter');
+  await logInWithTheDemoCard(page);
   await page.locator('.card-panel').waitFor();
   await page.locator('#nav [data-view=home]').click();
   await page.locator('#welcome-title').waitFor();
@@ -234,17 +239,7 @@ test('a second press while a request is in flight sends nothing more', async () 
 
 test('a document that changed since it was shown is shown again, with the reason, and no code asked', async () => {
   const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true, documentChanged: true });
-  await page.locator('#start-login').click();
-  await page.locator('#username').fill(account.username);
-  await page.locator('#password').fill(account.password);
-  await page.keyboard.press('Enter');
-  await page.locator('.card-toggle').click();
-  const code = await page.evaluate(() => {
-    const k = document.querySelector('.key-box .key').textContent;
-    return [...document.querySelectorAll('.demo-card th[scope=row]')].find((c) => c.textContent === k).nextElementSibling.textContent;
-  });
-  await page.locator('#code').fill(code);
-  await page.keyboard.press('Enter');
+  await logInWithTheDemoCard(page);
   await page.locator('.doc-link').first().click();
   await page.locator('#read-confirm').check();
   await page.locator('.sign-step button.primary').click();

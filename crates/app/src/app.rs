@@ -192,6 +192,17 @@ impl Inner {
         }
     }
 
+    /// The connection, the token and the signature in progress, borrowed
+    /// apart so that a signing step can run on them.
+    fn signing_parts(&mut self) -> Result<(&Connection, &Token, &mut Option<Signing>)> {
+        let conn = self
+            .connection
+            .as_ref()
+            .ok_or(AppError::NoServerConfigured)?;
+        let token = &self.session.as_ref().ok_or(ClientError::NotLoggedIn)?.token;
+        Ok((conn, token, &mut self.signing))
+    }
+
     fn sign_prompt(&self) -> Result<PromptView> {
         let signing = self.signing.as_ref().ok_or(ClientError::ChallengeMissing)?;
         match signing.state() {
@@ -552,17 +563,8 @@ impl App {
     /// spent), and the refusal's next step says to read it again.
     pub async fn begin_sign(&self, id: &str) -> Result<PromptView, UiError> {
         self.run_in(Flow::Sign, async move |inner| {
-            let conn = inner
-                .connection
-                .as_ref()
-                .ok_or(AppError::NoServerConfigured)?;
-            let token = &inner
-                .session
-                .as_ref()
-                .ok_or(ClientError::NotLoggedIn)?
-                .token;
-            let signing = inner
-                .signing
+            let (conn, token, signing) = inner.signing_parts()?;
+            let signing = signing
                 .as_mut()
                 .filter(|s| s.displayed().id() == id)
                 .ok_or(AppError::NotDisplayed)?;
@@ -576,19 +578,8 @@ impl App {
     /// it showed before it says "signed".
     pub async fn sign_code(&self, code: &str) -> Result<SignedView, UiError> {
         self.run_in(Flow::Sign, async move |inner| {
-            let conn = inner
-                .connection
-                .as_ref()
-                .ok_or(AppError::NoServerConfigured)?;
-            let token = &inner
-                .session
-                .as_ref()
-                .ok_or(ClientError::NotLoggedIn)?
-                .token;
-            let signing = inner
-                .signing
-                .as_mut()
-                .ok_or(ClientError::ChallengeMissing)?;
+            let (conn, token, signing) = inner.signing_parts()?;
+            let signing = signing.as_mut().ok_or(ClientError::ChallengeMissing)?;
             signing
                 .submit_code(conn.api(), token, code, conn.roots())
                 .await?;

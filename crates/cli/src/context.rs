@@ -7,8 +7,8 @@ use std::path::Path;
 use kodekort_client::config::{read_trust_root, Config};
 use kodekort_client::signed_copy;
 use kodekort_client::{
-    verify_envelope, AuthState, ClientError, Connection, Displayed, Keeping, KeyringOpener, Login,
-    Notice, Overrides, Server, SignState, Signing, Target, Verdict,
+    verify_envelope, AuthState, ClientError, CodePrompt, Connection, Displayed, Keeping,
+    KeyringOpener, Login, Notice, Overrides, Server, SignState, Signing, Target, Verdict,
 };
 use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::{CardState, CardStatus, DocumentStatus};
@@ -160,13 +160,7 @@ impl Context {
             .await?;
         drop(password);
         while let AuthState::Code(prompt_state) = login.state().clone() {
-            out.challenge(
-                &prompt_state.card_serial,
-                &prompt_state.key,
-                prompt_state.expires_at,
-                prompt_state.attempts_left,
-            );
-            self.demo_hint(&prompt_state.card_serial, &prompt_state.key);
+            self.show_prompt(&prompt_state);
             out.note(&out.t(
                 "expires",
                 &[(
@@ -201,6 +195,14 @@ impl Context {
             },
         );
         Ok(exit::OK)
+    }
+
+    /// The card prompt (and, in the demo, the code beside it), for a login
+    /// or a signature alike.
+    fn show_prompt(&self, p: &CodePrompt) {
+        self.out
+            .challenge(&p.card_serial, &p.key, p.expires_at, p.attempts_left);
+        self.demo_hint(&p.card_serial, &p.key);
     }
 
     /// In the demo, the card is on screen: show the code beside the prompt.
@@ -340,13 +342,7 @@ impl Context {
                 }
                 _ => return Err(ClientError::ChallengeMissing),
             };
-            out.challenge(
-                &prompt_state.card_serial,
-                &prompt_state.key,
-                prompt_state.expires_at,
-                prompt_state.attempts_left,
-            );
-            self.demo_hint(&prompt_state.card_serial, &prompt_state.key);
+            self.show_prompt(&prompt_state);
             let typed = prompt::ask(&out.t("code", &[("key", &prompt_state.key)]))?;
             let submitted = signing.submit_code(conn.api(), &token, &typed, conn.roots());
             if let Err(err) = out.progress(submitted).await {

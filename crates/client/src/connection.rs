@@ -161,13 +161,6 @@ impl Target {
     }
 }
 
-/// Where this run's session of the connection lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    Keyring,
-    Memory,
-}
-
 /// The connection to one server and the place its sessions are kept.
 pub struct Connection {
     api: ApiClient,
@@ -178,7 +171,6 @@ pub struct Connection {
     keyring: Option<Arc<dyn SessionStore>>,
     /// Sessions that do not outlive this process.
     memory: Arc<MemoryStore>,
-    place: Place,
 }
 
 impl std::fmt::Debug for Connection {
@@ -210,11 +202,6 @@ impl Connection {
             .map(Notice::TrustUnreadable)
             .into_iter()
             .collect();
-        let place = if keyring.is_some() {
-            Place::Keyring
-        } else {
-            Place::Memory
-        };
         Ok((
             Connection {
                 api,
@@ -223,7 +210,6 @@ impl Connection {
                 keeping,
                 keyring,
                 memory: Arc::new(MemoryStore::new()),
-                place,
             },
             notices,
         ))
@@ -286,7 +272,6 @@ impl Connection {
     /// costs nothing but persistence: the session is kept for this run.
     pub fn keep(&mut self, username: &str, token: &Token, public_computer: bool) -> Option<Notice> {
         let memory_only = |this: &mut Connection, notice| {
-            this.place = Place::Memory;
             // Memory cannot fail to store.
             let _ = this.memory.save(&this.url, username, token);
             notice
@@ -301,17 +286,9 @@ impl Connection {
             return memory_only(self, Some(Notice::NoKeyring));
         };
         match keyring.save(&self.url, username, token) {
-            Ok(()) => {
-                self.place = Place::Keyring;
-                Some(Notice::SessionKept)
-            }
+            Ok(()) => Some(Notice::SessionKept),
             Err(e) => memory_only(self, Some(Notice::KeyringWriteFailed(e))),
         }
-    }
-
-    /// Whether this run's session outlives the program.
-    pub fn persists(&self) -> bool {
-        self.place == Place::Keyring && self.keyring.is_some()
     }
 
     /// Forgets `username`'s session here (memory and keyring).
@@ -397,7 +374,6 @@ mod tests {
             assert!(notices.is_empty());
             let notice = conn.keep("anna", &token, public);
             assert_eq!(notice.as_ref().map(Notice::code), expected);
-            assert_eq!(conn.persists(), expected == Some("session_kept"));
             // Wherever it went, this run has it.
             assert_eq!(conn.saved(), Some(("anna".to_owned(), token.clone())));
             conn.forget("anna").unwrap();
