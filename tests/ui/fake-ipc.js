@@ -91,7 +91,8 @@
       loginPrompt = null;
       state.logged_in = true;
       home.card.remaining -= 1;
-      return clone(home);
+      // config.loginNotices: what the app core says about where the session went.
+      return { ...clone(home), notices: config.loginNotices ?? [] };
     },
     home: () => { trusted(); if (!state.logged_in) refuse('not_logged_in'); return clone(home); },
     document: ({ id }) => {

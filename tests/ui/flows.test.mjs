@@ -247,10 +247,22 @@ test('a document that changed since it was shown is shown again, with the reason
   const alert = page.locator('.document .errors [role=alert]');
   await alert.waitFor();
   assert.match(await alert.innerText(), /changed since you opened it.*No code was used/s);
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'alert', 'focus on the reason');
   assert.equal(await page.locator('#code').count(), 0, 'no code prompt');
   assert.equal(await page.locator('#read-confirm').isChecked(), false, 'read it again');
   const documents = await page.evaluate(() => window.__fake.calls.filter((c) => c.command === 'document').length);
   assert.equal(documents, 2, 'the text is fetched anew to be read again');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('after a login, home says where the session is kept, and announces it', async () => {
+  const message = 'This computer has no keyring, so your session lasts only until the program closes.';
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', demo: true, loginNotices: [{ code: 'no_keyring', message }] });
+  await logInWithTheDemoCard(page);
+  await page.locator('.card-panel').waitFor();
+  assert.equal(await page.locator('main .notices .notice[data-notice=no_keyring]').innerText(), message);
+  assert.match(await page.locator('#announce').innerText(), /no keyring/);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -93,8 +93,8 @@ export const reading = {
             confirmBox)
         : h('p', { class: 'notice' }, t('already', { status: t(`status_${doc.status}`).toLowerCase() })),
       h('div', { class: 'actions' }, h('button', { type: 'button', class: 'link-button', onclick: () => show('home') }, t('back_home'))));
-    if (why) queueMicrotask(() => showError(errors, why));
-    return { node };
+    // Focus goes to the reason (a named alert), so a screen reader reads it first.
+    return { node, focus: why ? showError(errors, why) : undefined };
   },
 };
 
