@@ -192,8 +192,9 @@ async fn login_against_the_real_server_and_exit_codes() {
     );
     assert_eq!(unknown.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&unknown.stdout).contains("unknown issuer"));
+    // A file that holds no signature is read, and is not a valid signature.
     let not_signed = run(vec!["verify".into(), trust.to_str().unwrap().into()], "");
-    assert_eq!(not_signed.status.code(), Some(1));
+    assert_eq!(not_signed.status.code(), Some(6));
     let usage = run(vec!["sign".into()], "");
     assert_eq!(usage.status.code(), Some(2));
 }

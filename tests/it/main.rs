@@ -14,4 +14,5 @@ mod operator_cli;
 mod sessions;
 mod signed_copy;
 mod transport;
+mod verify_cli;
 mod what_you_see;

@@ -38,9 +38,7 @@ impl AppError {
             AppError::Client(e) => e.code(),
             AppError::NoServerConfigured => "no_server_configured",
             AppError::NotDemo => "not_demo",
-            AppError::Demo(DemoError::NoSuchAccount(_))
-            | AppError::DemoAction(DemoError::NoSuchAccount(_)) => "no_such_demo_account",
-            AppError::Demo(_) => "demo_failed",
+            AppError::Demo(e) | AppError::DemoAction(e @ DemoError::NoSuchAccount(_)) => e.code(),
             AppError::DemoAction(_) => "demo_action_failed",
             AppError::UnknownScenario => "unknown_scenario",
             AppError::ScenarioNeedsLogin => "scenario_needs_login",
@@ -52,7 +50,6 @@ impl AppError {
     pub const LOCAL_CODES: &'static [&'static str] = &[
         "no_server_configured",
         "not_demo",
-        "no_such_demo_account",
         "demo_action_failed",
         "unknown_scenario",
         "scenario_needs_login",

@@ -205,7 +205,10 @@ async fn a_citizen_logs_in_signs_saves_and_verifies_in_the_demo() {
 /// The app's own error codes have their text in Danish and English.
 #[test]
 fn every_app_error_code_has_text_in_both_languages() {
-    for code in kodekort_app::AppError::LOCAL_CODES {
+    let codes = kodekort_app::AppError::LOCAL_CODES
+        .iter()
+        .chain(kodekort_demo::DemoError::CODES);
+    for code in codes {
         for lang in [Lang::Da, Lang::En] {
             let text = kodekort_client::catalogue::text(lang, "error", code, &[]);
             assert_ne!(text, format!("error.{code}"), "{code} missing in {lang:?}");

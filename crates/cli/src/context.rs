@@ -8,22 +8,24 @@ use kodekort_client::config::{read_trust_root, Config};
 use kodekort_client::signed_copy;
 use kodekort_client::{
     verify_envelope, AuthState, ClientError, CodePrompt, Connection, Displayed, Keeping,
-    KeyringOpener, Login, Notice, Overrides, Server, SignState, Signing, Target, Verdict,
+    KeyringOpener, Login, Notice, Server, SignState, Signing, Target, Verdict,
 };
 use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::{CardState, CardStatus, DocumentStatus};
-use kodekort_proto::{Envelope, Token};
+use kodekort_proto::Token;
 use serde_json::json;
 
+use crate::error::CliError;
 use crate::output::Out;
+use crate::verify::{self, report_verdict};
 use crate::{exit, prompt, Cli, Command};
 
 /// A server's connection and the session with it.
 pub struct Context {
     pub out: Out,
-    /// None for commands that need no server (`verify`).
+    /// None when no server is configured: every command then says so.
     conn: Option<Connection>,
-    /// The pinned roots when there is no server (`verify` with `--trust`).
+    /// The pinned roots when there is no server (`--trust`).
     offline_roots: Vec<TrustRoot>,
     /// The user of this run's session, once known.
     pub username: Option<String>,
@@ -39,12 +41,8 @@ impl Context {
     /// The server and roots from the flags, else from the configuration
     /// file. Sessions go to the OS keyring unless this is a public computer;
     /// what the connection reports is said before anything else.
-    pub fn from_cli(cli: &Cli, config: &Config, out: Out) -> Result<Context, ClientError> {
-        let overrides = Overrides {
-            server: cli.server.clone(),
-            ca: cli.ca.clone(),
-            trust: cli.trust.clone(),
-        };
+    pub fn from_cli(cli: &Cli, config: &Config, out: Out) -> Result<Context, CliError> {
+        let overrides = crate::overrides(cli);
         let keeping = if config.public_computer || cli.public_computer {
             Keeping::PublicComputer
         } else {
@@ -82,7 +80,7 @@ impl Context {
     }
 
     /// A context on the demo's server (or its impostor): memory only.
-    pub fn demo(server: &Server, out: Out) -> Result<Context, ClientError> {
+    pub fn demo(server: &Server, out: Out) -> Result<Context, CliError> {
         let target = Target {
             server: server.clone(),
             roots: Vec::new(),
@@ -108,15 +106,15 @@ impl Context {
             .map_or(&self.offline_roots[..], Connection::roots)
     }
 
-    fn token(&self) -> Result<Token, ClientError> {
+    fn token(&self) -> Result<Token, CliError> {
         let username = self.username.as_deref().ok_or(ClientError::NotLoggedIn)?;
         match self.conn()?.saved() {
             Some((user, token)) if user == username => Ok(token),
-            _ => Err(ClientError::NotLoggedIn),
+            _ => Err(ClientError::NotLoggedIn.into()),
         }
     }
 
-    pub async fn run(&mut self, command: &Command) -> Result<u8, ClientError> {
+    pub async fn run(&mut self, command: &Command) -> Result<u8, CliError> {
         match command {
             Command::Login {
                 username,
@@ -143,7 +141,7 @@ impl Context {
         username: Option<String>,
         password_stdin: bool,
         replacement_card: bool,
-    ) -> Result<u8, ClientError> {
+    ) -> Result<u8, CliError> {
         let out = self.out.clone();
         let username = match username {
             Some(u) => u,
@@ -173,9 +171,9 @@ impl Context {
             // and ask again. Any other state ends the command with the refusal.
             if let Err(err) = out.progress(login.submit_code(conn.api(), &typed)).await {
                 if !matches!(login.state(), AuthState::Code(_)) {
-                    return Err(err);
+                    return Err(err.into());
                 }
-                out.error(&err);
+                out.error(&err.into());
             }
         }
         let username = login.username().to_owned();
@@ -225,7 +223,7 @@ impl Context {
         }
     }
 
-    pub async fn logout(&mut self) -> Result<u8, ClientError> {
+    pub async fn logout(&mut self) -> Result<u8, CliError> {
         let token = self.token()?;
         let username = self.username.take().ok_or(ClientError::NotLoggedIn)?;
         self.out
@@ -238,7 +236,7 @@ impl Context {
         Ok(exit::OK)
     }
 
-    pub async fn card(&self) -> Result<u8, ClientError> {
+    pub async fn card(&self) -> Result<u8, CliError> {
         let token = self.token()?;
         let card = self.out.progress(self.conn()?.api().card(&token)).await?;
         let out = &self.out;
@@ -246,7 +244,7 @@ impl Context {
         Ok(exit::OK)
     }
 
-    pub async fn documents(&self) -> Result<u8, ClientError> {
+    pub async fn documents(&self) -> Result<u8, CliError> {
         let token = self.token()?;
         let docs = self
             .out
@@ -281,7 +279,7 @@ impl Context {
     }
 
     /// Ids of the documents, in the order `documents` lists them.
-    pub async fn document_ids(&self) -> Result<Vec<String>, ClientError> {
+    pub async fn document_ids(&self) -> Result<Vec<String>, CliError> {
         let token = self.token()?;
         Ok(self
             .conn()?
@@ -293,7 +291,7 @@ impl Context {
             .collect())
     }
 
-    pub async fn show(&self, id: &str) -> Result<u8, ClientError> {
+    pub async fn show(&self, id: &str) -> Result<u8, CliError> {
         let token = self.token()?;
         let doc = self
             .out
@@ -317,7 +315,7 @@ impl Context {
     /// Shows the text, then signs the hash of exactly the bytes shown (the
     /// client core's `Signing`): a typo or a wrong code asks again, any other
     /// refusal ends the command with its reason.
-    pub async fn sign(&self, id: &str) -> Result<u8, ClientError> {
+    pub async fn sign(&self, id: &str) -> Result<u8, CliError> {
         let token = self.token()?;
         let out = &self.out;
         let conn = self.conn()?;
@@ -331,7 +329,7 @@ impl Context {
             let prompt_state = match signing.state() {
                 SignState::Challenged(p) => p.clone(),
                 SignState::Signed { envelope, verdict } => {
-                    report_verdict(out, verdict, envelope, true);
+                    report_verdict(out, verdict, Some(envelope), true);
                     return Ok(
                         if matches!(**verdict, Verdict::Valid(_) | Verdict::Demo(_)) {
                             exit::OK
@@ -340,21 +338,21 @@ impl Context {
                         },
                     );
                 }
-                _ => return Err(ClientError::ChallengeMissing),
+                _ => return Err(ClientError::ChallengeMissing.into()),
             };
             self.show_prompt(&prompt_state);
             let typed = prompt::ask(&out.t("code", &[("key", &prompt_state.key)]))?;
             let submitted = signing.submit_code(conn.api(), &token, &typed, conn.roots());
             if let Err(err) = out.progress(submitted).await {
                 if !matches!(signing.state(), SignState::Challenged(_)) {
-                    return Err(err);
+                    return Err(err.into());
                 }
-                out.error(&err);
+                out.error(&err.into());
             }
         }
     }
 
-    pub async fn decline(&self, id: &str) -> Result<u8, ClientError> {
+    pub async fn decline(&self, id: &str) -> Result<u8, CliError> {
         let token = self.token()?;
         let status = self
             .out
@@ -367,7 +365,7 @@ impl Context {
 
     /// Saves the signed copy of a signed document as PDF, after checking
     /// the signature against the text it will carry.
-    pub async fn export(&self, id: &str, output: &Path) -> Result<u8, ClientError> {
+    pub async fn export(&self, id: &str, output: &Path) -> Result<u8, CliError> {
         let token = self.token()?;
         let out = &self.out;
         let doc = out
@@ -392,15 +390,10 @@ impl Context {
         Ok(exit::OK)
     }
 
-    /// Verifies a signed PDF or an envelope.json offline against the pinned roots.
-    pub fn verify(&self, file: &Path) -> Result<u8, ClientError> {
-        let check = signed_copy::verify_file(file, self.roots())?;
-        report_verdict(&self.out, &check.verdict, &check.envelope, false);
-        Ok(if check.verdict.is_valid() {
-            exit::OK
-        } else {
-            exit::VERIFY_FAILED
-        })
+    /// Verifies a signed PDF or an envelope.json offline against this
+    /// session's roots (the demo's `verify FILE`).
+    pub fn verify(&self, file: &Path) -> Result<u8, CliError> {
+        verify::verify_file(&self.out, file, self.roots(), None)
     }
 }
 
@@ -417,20 +410,6 @@ fn show_text(out: &Out, displayed: &Displayed) {
         }
         eprintln!();
     }
-}
-
-/// Says the verdict; after signing, also that this computer checked it.
-fn report_verdict(out: &Out, verdict: &Verdict, envelope: &Envelope, just_signed: bool) {
-    out.emit(
-        json!({"verdict": verdict.code(), "message": verdict.message(out.lang), "envelope": envelope}),
-        || {
-            let mut lines = vec![verdict.message(out.lang)];
-            if just_signed && matches!(verdict, Verdict::Valid(_) | Verdict::Demo(_)) {
-                lines.push(out.t("signed_ok", &[]));
-            }
-            lines
-        },
-    );
 }
 
 /// The card in plain lines: codes left, replacement, lock.

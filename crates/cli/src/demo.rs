@@ -9,12 +9,9 @@ use kodekort_demo::{Applied, Demo, PrintSize, Scenario};
 use serde_json::json;
 
 use crate::context::Context;
+use crate::error::CliError;
 use crate::exit;
 use crate::output::Out;
-
-fn demo_error(e: kodekort_demo::DemoError) -> ClientError {
-    ClientError::Demo(e.to_string())
-}
 
 fn print_accounts(out: &Out, demo: &Demo) {
     let accounts: Vec<_> = demo
@@ -47,15 +44,14 @@ pub fn write_kit(
     path: &std::path::Path,
     large: bool,
     out: &Out,
-) -> Result<u8, ClientError> {
+) -> Result<u8, CliError> {
     let size = if large {
         PrintSize::Large
     } else {
         PrintSize::Standard
     };
     let accounts = kodekort_demo::accounts(accounts);
-    let pdf =
-        kodekort_demo::kit::render(&accounts, size).map_err(|e| ClientError::Pdf(e.to_string()))?;
+    let pdf = kodekort_demo::kit::render(&accounts, size).map_err(kodekort_demo::DemoError::Pdf)?;
     std::fs::write(path, &pdf).map_err(|e| ClientError::FileUnwritable {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -70,7 +66,7 @@ pub fn write_kit(
 }
 
 /// A fresh session context on the demo server, with its cards on screen.
-fn demo_context(demo: &Demo, out: &Out) -> Result<Context, ClientError> {
+fn demo_context(demo: &Demo, out: &Out) -> Result<Context, CliError> {
     server_context(demo, &demo.server(), out)
 }
 
@@ -79,17 +75,14 @@ fn server_context(
     demo: &Demo,
     server: &kodekort_client::Server,
     out: &Out,
-) -> Result<Context, ClientError> {
+) -> Result<Context, CliError> {
     let mut ctx = Context::demo(server, out.clone())?;
     ctx.demo_cards = demo.accounts().iter().map(|a| a.card.clone()).collect();
     Ok(ctx)
 }
 
-pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
-    let mut demo = out
-        .progress(Demo::start(accounts))
-        .await
-        .map_err(demo_error)?;
+pub async fn run(accounts: usize, out: &Out) -> Result<u8, CliError> {
+    let mut demo = out.progress(Demo::start(accounts)).await?;
     print_accounts(out, &demo);
     let mut ctx = demo_context(&demo, out)?;
     let mut last_list: Vec<String> = Vec::new();
@@ -101,8 +94,14 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
             let _ = std::io::stderr().flush();
         }
         let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
-            break;
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                // Said, then the demo ends as at the end of input.
+                out.error(&CliError::Input(e));
+                break;
+            }
         }
         let words: Vec<&str> = line.split_whitespace().collect();
         let resolve = |arg: Option<&&str>| -> Option<String> {
@@ -168,8 +167,8 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                         });
                         Ok(exit::OK)
                     }
-                    Some(Err(e)) => Err(demo_error(e)),
-                    None => Err(ClientError::NotLoggedIn),
+                    Some(Err(e)) => Err(e.into()),
+                    None => Err(ClientError::NotLoggedIn.into()),
                 }
             }
             ["key", user, key] => match demo.account(user) {
@@ -180,13 +179,9 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                         });
                         Ok(exit::OK)
                     }
-                    None => Err(ClientError::Server {
-                        code: kodekort_proto::ErrorCode::NotFound,
-                        attempts_left: None,
-                        locked_until: None,
-                    }),
+                    None => Err(CliError::NoSuchDemoKey((*key).to_owned())),
                 },
-                Err(e) => Err(demo_error(e)),
+                Err(e) => Err(e.into()),
             },
             ["reset"] => match demo.reset().await {
                 Ok(()) => {
@@ -194,7 +189,7 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                     out.emit(json!({"reset": true}), || vec![out.t("demo_reset", &[])]);
                     Ok(exit::OK)
                 }
-                Err(e) => Err(demo_error(e)),
+                Err(e) => Err(e.into()),
             },
             ["kit", file] | ["kit", file, "large"] => {
                 let large = words.len() == 3;
@@ -223,7 +218,7 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
                             });
                             Ok(exit::OK)
                         }
-                        Err(e) => Err(demo_error(e)),
+                        Err(e) => Err(e.into()),
                     },
                     None => {
                         out.note(&out.t("demo_unknown", &[]));
@@ -240,6 +235,6 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, ClientError> {
             out.error(&err);
         }
     }
-    demo.stop().await.map_err(demo_error)?;
+    demo.stop().await?;
     Ok(exit::OK)
 }

@@ -5,14 +5,17 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kodekort_client::{ClientError, Lang};
+use kodekort_client::Lang;
 
 mod context;
 mod demo;
+mod error;
 mod output;
 mod prompt;
+mod verify;
 
 use context::Context;
+use error::CliError;
 
 /// Exit codes, documented in `--help` and the README.
 pub mod exit {
@@ -117,34 +120,12 @@ pub enum DemoAction {
     },
 }
 
-/// The exit code for an error.
-pub fn exit_code(err: &ClientError) -> u8 {
-    use kodekort_proto::ErrorCode as E;
-    match err {
-        ClientError::Server { code, .. } => match code {
-            E::InvalidCredentials
-            | E::InvalidCode
-            | E::ChallengeExpired
-            | E::ChallengeUsed
-            | E::ChallengeNotFound
-            | E::Unauthenticated
-            | E::SessionExpired => exit::AUTH_FAILED,
-            E::TooManyAttempts | E::CardLocked | E::CardUsedUp | E::NoCard => exit::LOCKED,
-            _ => exit::OTHER,
-        },
-        ClientError::NotLoggedIn | ClientError::CodeFormat | ClientError::ChallengeMissing => {
-            exit::AUTH_FAILED
-        }
-        ClientError::NoNetwork(_)
-        | ClientError::Timeout
-        | ClientError::ServerIdentity(_)
-        | ClientError::SecureConnection(_)
-        | ClientError::BadResponse(_)
-        | ClientError::UnknownServerError { .. } => exit::NETWORK,
-        ClientError::InvalidServerUrl(_) | ClientError::NoServer | ClientError::CaFile { .. } => {
-            exit::USAGE
-        }
-        _ => exit::OTHER,
+/// What the flags say about server and trust, over the configuration.
+pub fn overrides(cli: &Cli) -> kodekort_client::Overrides {
+    kodekort_client::Overrides {
+        server: cli.server.clone(),
+        ca: cli.ca.clone(),
+        trust: cli.trust.clone(),
     }
 }
 
@@ -155,20 +136,21 @@ fn main() -> ExitCode {
         None => Default::default(),
     };
     let lang = cli.lang.or(config.language).unwrap_or_else(Lang::from_env);
+    let out = output::Out::new(cli.json, lang);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("kodekort: {e}");
-            return ExitCode::from(exit::OTHER);
+            let err = CliError::Runtime(e);
+            out.error(&err);
+            return ExitCode::from(err.exit_code());
         }
     };
-    let out = output::Out::new(cli.json, lang);
-    if let Some(problem) = &config_problem {
+    if let Some(problem) = config_problem {
         // Said once; the client goes on with defaults.
-        out.error(problem);
+        out.error(&problem.into());
     }
     let code = runtime.block_on(async {
         let result = match &cli.command {
@@ -180,6 +162,12 @@ fn main() -> ExitCode {
                 accounts,
                 action: None,
             } => demo::run(*accounts, &out).await,
+            // Offline: the pinned roots only, no server and no keyring.
+            Command::Verify { file } => {
+                let (roots, trust_problem) =
+                    kodekort_client::config::pinned_roots(&config, &overrides(&cli));
+                verify::verify_file(&out, file, &roots, trust_problem)
+            }
             command => match Context::from_cli(&cli, &config, out.clone()) {
                 Ok(mut ctx) => ctx.run(command).await,
                 Err(e) => Err(e),
@@ -189,7 +177,7 @@ fn main() -> ExitCode {
             Ok(code) => code,
             Err(err) => {
                 out.error(&err);
-                exit_code(&err)
+                err.exit_code()
             }
         }
     });

@@ -6,8 +6,10 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use kodekort_client::{catalogue, ClientError, Lang, Notice};
+use kodekort_client::{catalogue, Lang, Notice};
 use serde_json::{json, Value};
+
+use crate::error::CliError;
 
 /// Waits longer than this get one progress line, on a terminal only.
 const PROGRESS_AFTER: Duration = Duration::from_millis(300);
@@ -82,7 +84,7 @@ impl Out {
         }
     }
 
-    pub fn error(&self, err: &ClientError) {
+    pub fn error(&self, err: &CliError) {
         if self.json {
             println!(
                 "{}",

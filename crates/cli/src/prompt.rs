@@ -4,60 +4,45 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use kodekort_client::ClientError;
 use kodekort_proto::Password;
 
-fn read_line(prompt: &str) -> Result<String, ClientError> {
-    if std::io::stdin().is_terminal() {
-        eprint!("{prompt}");
-        let _ = std::io::stderr().flush();
-    }
+use crate::error::CliError;
+
+/// One line of standard input, without its line end; the end of input
+/// where an answer was expected is an error of its own.
+fn read_line() -> Result<String, CliError> {
     let mut line = String::new();
-    let n =
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| ClientError::FileUnreadable {
-                path: "stdin".into(),
-                reason: e.to_string(),
-            })?;
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::Input)?;
     if n == 0 {
-        return Err(ClientError::FileUnreadable {
-            path: "stdin".into(),
-            reason: "end of input".into(),
-        });
+        return Err(CliError::InputEnded);
     }
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// A visible answer (username, code).
-pub fn ask(prompt: &str) -> Result<String, ClientError> {
-    read_line(prompt)
+/// A visible answer (username, code); the prompt only on a terminal.
+pub fn ask(prompt: &str) -> Result<String, CliError> {
+    if std::io::stdin().is_terminal() {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+    }
+    read_line()
 }
 
 /// A password: hidden on a terminal, a plain line otherwise.
-pub fn ask_password(prompt: &str) -> Result<Password, ClientError> {
+pub fn ask_password(prompt: &str) -> Result<Password, CliError> {
     if std::io::stdin().is_terminal() {
         rpassword::prompt_password(prompt)
             .map(Password::new)
-            .map_err(|e| ClientError::FileUnreadable {
-                path: "terminal".into(),
-                reason: e.to_string(),
-            })
+            .map_err(CliError::Input)
     } else {
-        read_line(prompt).map(Password::new)
+        read_line().map(Password::new)
     }
 }
 
 /// `--password-stdin`: the first line of standard input, no prompt.
-pub fn password_from_stdin() -> Result<Password, ClientError> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| ClientError::FileUnreadable {
-            path: "stdin".into(),
-            reason: e.to_string(),
-        })?;
-    Ok(Password::new(line.trim_end_matches(['\r', '\n'])))
+pub fn password_from_stdin() -> Result<Password, CliError> {
+    read_line().map(Password::new)
 }

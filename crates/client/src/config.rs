@@ -187,8 +187,31 @@ pub fn read_trust_root(path: &Path) -> Result<TrustRoot> {
     let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
     let root: TrustRoot = serde_json::from_slice(&bytes).map_err(|e| unreadable(e.to_string()))?;
     root.verifying_key()
-        .map_err(|_| unreadable("the key does not match its id".into()))?;
+        .map_err(|_| ClientError::TrustKeyMismatch(path.to_path_buf()))?;
     Ok(root)
+}
+
+/// The roots a verifier pins with no server in sight, as a connection would
+/// pin them: the `--trust` file if given; else none for a server named on
+/// the command line; else the default server's trust file from the
+/// configuration. A trust file that cannot be used comes back as the problem.
+pub fn pinned_roots(
+    config: &Config,
+    overrides: &crate::Overrides,
+) -> (Vec<TrustRoot>, Option<ClientError>) {
+    let from_config = || {
+        if overrides.server.is_some() {
+            return None;
+        }
+        let name = config.default_server.as_deref()?;
+        config.servers.get(name)?.trust.clone()
+    };
+    let path = overrides.trust.clone().or_else(from_config);
+    match path.as_deref().map(read_trust_root) {
+        Some(Ok(root)) => (vec![root], None),
+        Some(Err(e)) => (Vec::new(), Some(e)),
+        None => (Vec::new(), None),
+    }
 }
 
 #[cfg(test)]

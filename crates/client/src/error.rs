@@ -61,12 +61,12 @@ pub enum ClientError {
     FileUnreadable { path: PathBuf, reason: String },
     #[error("could not write {}: {reason}", path.display())]
     FileUnwritable { path: PathBuf, reason: String },
+    #[error("trust file {}: the key id does not belong to the key", .0.display())]
+    TrustKeyMismatch(PathBuf),
     #[error("{} is not a Kodekort signed copy or envelope", .0.display())]
     NotASignedFile(PathBuf),
     #[error("PDF: {0}")]
     Pdf(String),
-    #[error("demo: {0}")]
-    Demo(String),
 }
 
 impl ClientError {
@@ -92,9 +92,9 @@ impl ClientError {
             ClientError::Keyring(_) => "keyring_failed",
             ClientError::FileUnreadable { .. } => "file_unreadable",
             ClientError::FileUnwritable { .. } => "file_unwritable",
+            ClientError::TrustKeyMismatch(_) => "trust_key_mismatch",
             ClientError::NotASignedFile(_) => "not_a_signed_file",
             ClientError::Pdf(_) => "pdf_failed",
-            ClientError::Demo(_) => "demo_failed",
         }
     }
 
@@ -118,9 +118,9 @@ impl ClientError {
         "keyring_failed",
         "file_unreadable",
         "file_unwritable",
+        "trust_key_mismatch",
         "not_a_signed_file",
         "pdf_failed",
-        "demo_failed",
     ];
 
     /// What a citizen reads, in `lang`: the catalogue text, with the wait's

@@ -188,15 +188,7 @@ impl Login {
 /// A code as typed, checked locally: six digits, spaces and dashes ignored.
 /// A malformed code never reaches the server, so it costs no attempt.
 pub fn normalise_code(typed: &str) -> Result<Code> {
-    let digits: String = typed
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(Code::new(digits))
-    } else {
-        Err(ClientError::CodeFormat)
-    }
+    Code::parse(typed).ok_or(ClientError::CodeFormat)
 }
 
 #[cfg(test)]

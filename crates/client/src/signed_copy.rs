@@ -13,7 +13,7 @@ use kodekort_proto::Envelope;
 
 use crate::catalogue::{self, Lang};
 use crate::error::{format_time, ClientError, Result};
-use crate::verify::{verify_envelope, Verdict};
+use crate::verify::{reason, verify_envelope, Verdict};
 
 /// Name of the embedded envelope.
 pub const ENVELOPE_NAME: &str = "envelope.json";
@@ -159,7 +159,7 @@ pub fn render(
         t(
             lang,
             "signed_at",
-            &[("time", &format_time(envelope.signed_at))],
+            &[("time", &format_time(envelope.signed_at.as_datetime()))],
         ),
         t(lang, "document_id", &[("id", &envelope.document.id)]),
         t(lang, "sha256", &[("hash", &envelope.document.sha256)]),
@@ -221,7 +221,8 @@ pub fn render(
 #[derive(Debug, Clone)]
 pub struct FileCheck {
     pub verdict: Verdict,
-    pub envelope: Envelope,
+    /// The envelope, when it could be read in its canonical form.
+    pub envelope: Option<Envelope>,
     /// The signed content, when the file carries it (a signed PDF).
     pub content: Option<Vec<u8>>,
 }
@@ -239,8 +240,16 @@ pub fn verify_file(path: &Path, roots: &[TrustRoot]) -> Result<FileCheck> {
     } else {
         (bytes, None)
     };
-    let envelope = parse_envelope(&envelope_json).ok_or_else(not_signed)?;
-    let verdict = verify_envelope(&envelope, roots, content.as_deref());
+    if !looks_like_an_envelope(&envelope_json) {
+        return Err(not_signed());
+    }
+    let (verdict, envelope) = match kodekort_proto::parse_envelope(&envelope_json) {
+        Ok(envelope) => (
+            verify_envelope(&envelope, roots, content.as_deref()),
+            Some(envelope),
+        ),
+        Err(e) => (Verdict::Invalid(reason(&e)), None),
+    };
     Ok(FileCheck {
         verdict,
         envelope,
@@ -248,11 +257,20 @@ pub fn verify_file(path: &Path, roots: &[TrustRoot]) -> Result<FileCheck> {
     })
 }
 
-/// An envelope, bare or as `{"envelope": …}` (the API's answer).
-fn parse_envelope(json: &[u8]) -> Option<Envelope> {
-    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
-    let inner = value.get("envelope").cloned().unwrap_or(value);
-    serde_json::from_value(inner).ok()
+/// Whether a file means to be an envelope, so that a fault in it is a
+/// malformed signature rather than some other file: a JSON object with a
+/// `certificate` member, or the API's `{"envelope": …}`.
+fn looks_like_an_envelope(json: &[u8]) -> bool {
+    // Only the first value counts here, and a repeated member still parses
+    // (the last wins): what follows it, or the repeat, is for the strict
+    // reader to call malformed. Text that is not JSON is some other file.
+    let first = serde_json::Deserializer::from_slice(json)
+        .into_iter::<serde_json::Value>()
+        .next();
+    let Some(Ok(serde_json::Value::Object(members))) = first else {
+        return false;
+    };
+    members.contains_key("certificate") || members.contains_key("envelope")
 }
 
 /// The envelope and content attachments of a PDF, by name.

@@ -4,6 +4,7 @@
 //! first use.
 
 use ed25519_dalek::SigningKey;
+use kodekort_proto::canonical::{Malformation, Problem};
 use kodekort_proto::signing::{self, TrustRoot, VerifiedSignature, VerifyError};
 use kodekort_proto::Envelope;
 use sha2::{Digest, Sha256};
@@ -26,23 +27,54 @@ pub fn demo_root() -> TrustRoot {
 }
 
 /// Why a signature is not valid, in the terms a citizen is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     SignatureInvalid,
     ContentAltered,
     UnknownIssuer,
     CertificateExpired,
-    Malformed,
+    /// Not in the protocol's one form; says where.
+    Malformed(Malformation),
+    /// A format version this program does not know (a newer Kodekort).
+    UnsupportedVersion(u16),
+    /// The pinned trust file's key id does not belong to its key, so no
+    /// signature can be checked against it.
+    TrustMismatch,
 }
 
 impl Reason {
-    pub fn key(self) -> &'static str {
+    pub fn key(&self) -> &'static str {
         match self {
             Reason::SignatureInvalid => "signature_invalid",
             Reason::ContentAltered => "content_altered",
             Reason::UnknownIssuer => "unknown_issuer",
             Reason::CertificateExpired => "certificate_expired",
-            Reason::Malformed => "malformed",
+            Reason::Malformed(_) => "malformed",
+            Reason::UnsupportedVersion(_) => "unsupported_version",
+            Reason::TrustMismatch => "trust_mismatch",
+        }
+    }
+
+    /// The reason in plain words: for a malformed envelope, also which
+    /// member and what is wrong with it.
+    pub fn message(&self, lang: Lang) -> String {
+        let version = match self {
+            Reason::UnsupportedVersion(n) => n.to_string(),
+            _ => String::new(),
+        };
+        let text = catalogue::text(lang, "verify", self.key(), &[("version", &version)]);
+        match self {
+            Reason::Malformed(m) if !m.field.is_empty() => {
+                let detail = match m.problem {
+                    Problem::Unknown => "member_unknown",
+                    Problem::Missing => "member_missing",
+                    Problem::Repeated => "member_repeated",
+                    Problem::NotJson | Problem::Form => "member_form",
+                };
+                let detail = catalogue::text(lang, "verify", detail, &[("field", &m.field)]);
+                format!("{text} {detail}")
+            }
+            _ => text,
         }
     }
 }
@@ -95,14 +127,16 @@ impl Verdict {
                 catalogue::text(lang, "verify", "demo", &[]),
                 detail(v)
             ),
-            Verdict::Invalid(r) => catalogue::text(lang, "verify", r.key(), &[]),
+            Verdict::Invalid(r) => r.message(lang),
         }
     }
 }
 
-fn reason(err: &VerifyError) -> Reason {
+/// The citizen's reason for a verifier's error.
+pub fn reason(err: &VerifyError) -> Reason {
     match err {
-        VerifyError::Malformed | VerifyError::UnsupportedVersion(_) => Reason::Malformed,
+        VerifyError::Malformed(m) => Reason::Malformed(m.clone()),
+        VerifyError::UnsupportedVersion(n) => Reason::UnsupportedVersion(*n),
         VerifyError::UnknownRoot => Reason::UnknownIssuer,
         VerifyError::BadCertificate | VerifyError::BadSignature => Reason::SignatureInvalid,
         VerifyError::CertificateExpired => Reason::CertificateExpired,
@@ -121,6 +155,10 @@ pub fn verify_envelope(
         Some(bytes) => signing::verify_with_content(envelope, root, bytes),
         None => signing::verify(envelope, root),
     };
+    // The form first: a malformed envelope is malformed whoever issued it.
+    if let Err(e) = kodekort_proto::canonical::check_fields(envelope) {
+        return Verdict::Invalid(reason(&e));
+    }
     let demo = demo_root();
     let root = roots
         .iter()

@@ -81,6 +81,29 @@ pub enum DemoError {
     Pdf(#[from] kodekort_pdf::PdfError),
 }
 
+impl DemoError {
+    /// A stable code per cause, with text in the client catalogue's
+    /// `error` section, so both front ends say what really failed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DemoError::Server(_) => "demo_server_failed",
+            DemoError::Io(_) => "demo_files_failed",
+            DemoError::NoSuchAccount(_) => "no_such_demo_account",
+            DemoError::Task(_) => "demo_task_failed",
+            DemoError::Pdf(_) => "pdf_failed",
+        }
+    }
+
+    /// Every code, for the catalogue tests.
+    pub const CODES: &'static [&'static str] = &[
+        "demo_server_failed",
+        "demo_files_failed",
+        "no_such_demo_account",
+        "demo_task_failed",
+        "pdf_failed",
+    ];
+}
+
 /// One demo account. Nothing here is secret: it is shown and printed.
 #[derive(Debug, Clone)]
 pub struct DemoAccount {

@@ -4,16 +4,21 @@
 //!
 //! Invariant: this crate does no I/O. It is what an independent verifier needs.
 
+pub mod canonical;
 pub mod error;
+pub mod id;
 pub mod secret;
 pub mod signing;
+pub mod timestamp;
 pub mod wire;
 
+pub use canonical::parse_envelope;
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use secret::{Code, Password, ProviderKey, Token};
 pub use signing::{
     verify, verify_with_content, Envelope, TrustRoot, VerifiedSignature, VerifyError,
 };
+pub use timestamp::Timestamp;
 
 /// Path prefix of every v1 call.
 pub const API_PREFIX: &str = "/api/v1";

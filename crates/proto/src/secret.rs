@@ -45,6 +45,18 @@ secret_string!(
     /// A one-time code from the code card.
     Code
 );
+impl Code {
+    /// A code as typed: six ASCII digits, with spaces and dashes ignored
+    /// (cards print codes as `123 456`). Anything else is `None`.
+    pub fn parse(typed: &str) -> Option<Code> {
+        let digits: String = typed
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Code(digits))
+    }
+}
+
 secret_string!(
     /// A session token (bearer).
     Token
@@ -66,6 +78,15 @@ mod tests {
         assert_eq!(format!("{:?}", Token::new("abc")), "Token(***)");
         assert_eq!(format!("{:?}", ProviderKey::new("k")), "ProviderKey(***)");
         assert_eq!(p.expose(), "correct horse");
+    }
+
+    #[test]
+    fn a_code_is_six_digits_with_spaces_and_dashes_ignored() {
+        assert_eq!(Code::parse(" 123 456\n").unwrap().expose(), "123456");
+        assert_eq!(Code::parse("123-456").unwrap().expose(), "123456");
+        for bad in ["12345", "1234567", "12345a", "١٢٣٤٥٦", "１２３４５６", ""] {
+            assert!(Code::parse(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

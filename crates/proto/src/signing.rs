@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::canonical::{self, Malformation};
+use crate::timestamp::Timestamp;
+
 /// Domain tag of a citizen's document signature.
 pub const SIGNATURE_TAG: &[u8] = b"kodekort/document-signature";
 /// Domain tag of a certificate (root key over a citizen's key).
@@ -42,8 +45,8 @@ impl Encoder {
         self
     }
 
-    fn time(&mut self, t: OffsetDateTime) -> &mut Self {
-        self.field(&t.unix_timestamp().to_be_bytes())
+    fn time(&mut self, t: Timestamp) -> &mut Self {
+        self.field(&t.unix_seconds().to_be_bytes())
     }
 
     fn finish(self) -> Vec<u8> {
@@ -100,12 +103,10 @@ pub struct Certificate {
     /// Ed25519 public key, standard base64.
     pub public_key: String,
     pub key_id: String,
-    #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub not_before: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub not_after: OffsetDateTime,
+    pub not_after: Timestamp,
     /// Key id of the root key that signed this certificate.
     pub issuer_key_id: String,
     /// Ed25519 signature by the root key over [`Certificate::signed_bytes`], base64.
@@ -131,8 +132,8 @@ impl Certificate {
             name: fields.name.to_owned(),
             public_key: B64.encode(fields.public_key.as_bytes()),
             key_id: key_id(fields.public_key),
-            not_before: truncate_to_seconds(fields.not_before),
-            not_after: truncate_to_seconds(fields.not_after),
+            not_before: Timestamp::truncating(fields.not_before),
+            not_after: Timestamp::truncating(fields.not_after),
             issuer_key_id: key_id(&root.verifying_key()),
             signature: String::new(),
         };
@@ -147,7 +148,6 @@ impl Certificate {
             return Err(VerifyError::UnsupportedVersion(self.version));
         }
         let public_key = decode_public_key(&self.public_key).ok_or(VerifyError::BadCertificate)?;
-        whole_seconds(&[self.not_before, self.not_after])?;
         let mut enc = Encoder::new(CERTIFICATE_TAG, self.version);
         enc.field(self.user_id.as_bytes())
             .field(self.name.as_bytes())
@@ -189,9 +189,8 @@ pub struct Envelope {
     pub version: u16,
     pub document: SignedDocument,
     pub signer: Signer,
-    #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub signed_at: OffsetDateTime,
+    pub signed_at: Timestamp,
     /// The card challenge that authorised this signature.
     pub challenge_id: String,
     /// Ed25519 signature by the citizen's key over [`Envelope::signed_bytes`], base64.
@@ -228,7 +227,7 @@ impl Envelope {
                 name: certificate.name.clone(),
                 key_id: certificate.key_id.clone(),
             },
-            signed_at: truncate_to_seconds(fields.signed_at),
+            signed_at: Timestamp::truncating(fields.signed_at),
             challenge_id: fields.challenge_id.to_owned(),
             signature: String::new(),
             certificate,
@@ -243,8 +242,12 @@ impl Envelope {
         if self.version != ENCODING_VERSION {
             return Err(VerifyError::UnsupportedVersion(self.version));
         }
-        let sha = decode_sha256(&self.document.sha256).ok_or(VerifyError::Malformed)?;
-        whole_seconds(&[self.signed_at])?;
+        let sha = decode_sha256(&self.document.sha256).ok_or_else(|| {
+            VerifyError::Malformed(Malformation {
+                field: "document.sha256".into(),
+                problem: canonical::Problem::Form,
+            })
+        })?;
         let mut enc = Encoder::new(SIGNATURE_TAG, self.version);
         enc.field(self.document.id.as_bytes())
             .field(self.document.title.as_bytes())
@@ -262,8 +265,8 @@ impl Envelope {
 /// can say it in plain words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    #[error("the envelope is malformed")]
-    Malformed,
+    #[error("the envelope is malformed: {0}")]
+    Malformed(Malformation),
     #[error("encoding version {0} is not supported")]
     UnsupportedVersion(u16),
     #[error("the certificate was issued by a key that is not trusted")]
@@ -276,6 +279,21 @@ pub enum VerifyError {
     BadSignature,
     #[error("the content does not match the signed hash")]
     ContentMismatch,
+}
+
+impl VerifyError {
+    /// A stable word for each cause, as PROTOCOL.md and the vectors name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VerifyError::Malformed(_) => "malformed",
+            VerifyError::UnsupportedVersion(_) => "unsupported_version",
+            VerifyError::UnknownRoot => "unknown_root",
+            VerifyError::BadCertificate => "bad_certificate",
+            VerifyError::CertificateExpired => "certificate_expired",
+            VerifyError::BadSignature => "bad_signature",
+            VerifyError::ContentMismatch => "content_mismatch",
+        }
+    }
 }
 
 /// A signature that verified, with what it proves.
@@ -306,6 +324,7 @@ impl VerifiedSignature {
 /// throughout. Checks the certificate chain, the validity at signing time,
 /// that the signer fields match the certificate, and the signature.
 pub fn verify(envelope: &Envelope, root: &TrustRoot) -> Result<VerifiedSignature, VerifyError> {
+    canonical::check_fields(envelope)?;
     let cert = &envelope.certificate;
     if cert.issuer_key_id != root.key_id {
         return Err(VerifyError::UnknownRoot);
@@ -343,7 +362,7 @@ pub fn verify(envelope: &Envelope, root: &TrustRoot) -> Result<VerifiedSignature
         signer_id: signer.id.clone(),
         signer_name: signer.name.clone(),
         signer_key_id: signer.key_id.clone(),
-        signed_at: envelope.signed_at,
+        signed_at: envelope.signed_at.as_datetime(),
         root_key_id: root.key_id.clone(),
     })
 }
@@ -361,17 +380,7 @@ pub fn verify_with_content(
 
 /// Signed times have whole seconds: the encoding carries Unix seconds.
 pub fn truncate_to_seconds(t: OffsetDateTime) -> OffsetDateTime {
-    t.replace_nanosecond(0).expect("0 is a valid nanosecond")
-}
-
-/// The encoding carries whole seconds, so a JSON time with a fraction has no
-/// bytes of its own: refuse it rather than sign or verify something else.
-fn whole_seconds(times: &[OffsetDateTime]) -> Result<(), VerifyError> {
-    if times.iter().all(|t| t.nanosecond() == 0) {
-        Ok(())
-    } else {
-        Err(VerifyError::Malformed)
-    }
+    Timestamp::truncating(t).as_datetime()
 }
 
 fn decode_public_key(b64: &str) -> Option<VerifyingKey> {
@@ -386,7 +395,7 @@ fn decode_signature(b64: &str) -> Option<Signature> {
 
 /// Parses a lowercase-hex SHA-256.
 pub fn decode_sha256(hex_str: &str) -> Option<[u8; 32]> {
-    if hex_str.len() != 64 || hex_str.bytes().any(|b| b.is_ascii_uppercase()) {
+    if !crate::id::is_sha256_hex(hex_str) {
         return None;
     }
     hex::decode(hex_str).ok()?.try_into().ok()

@@ -5,10 +5,12 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
+use kodekort_proto::canonical::Problem;
 use kodekort_proto::signing::{
     verify, verify_with_content, Certificate, CertificateFields, Envelope, SignatureFields,
     TrustRoot, VerifyError,
 };
+use kodekort_proto::{parse_envelope, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
@@ -18,6 +20,34 @@ use time::OffsetDateTime;
 struct Vectors {
     description: String,
     cases: Vec<Case>,
+    /// Other spellings of case "ascii"'s envelope that verify: member order,
+    /// whitespace and the API's `{"envelope": …}` wrapper are free.
+    accepted: Vec<Spelling>,
+    /// Envelope files that every verifier must refuse, checked against case
+    /// "ascii"'s root, each with the cause (PROTOCOL.md, "Verification").
+    rejected: Vec<Rejection>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Spelling {
+    name: String,
+    /// The file's exact text.
+    envelope_json: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Rejection {
+    name: String,
+    /// The file's exact text.
+    envelope_json: String,
+    /// `malformed`, `unsupported_version`, `unknown_root`, `bad_certificate`,
+    /// `certificate_expired` or `bad_signature`.
+    expect: String,
+    /// For `malformed`: the member, and what is wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -122,30 +152,362 @@ fn make_case(
 }
 
 fn generated() -> Vectors {
+    let cases = vec![
+        make_case(
+            "ascii",
+            [1; 32],
+            [2; 32],
+            "u-1",
+            "Alice Example",
+            "d-1",
+            "Consent",
+            "I agree.\n",
+        ),
+        make_case(
+            "unicode",
+            *b"kodekort test vector root key 02",
+            *b"kodekort test vector citizen 002",
+            "u-7f3a",
+            "Søren Ærø-Łukasiewicz Öztürk Παπαδόπουλος",
+            "d-9c2e",
+            "Samtykke til deling af helbredsdata – ÆØÅ",
+            "Jeg giver samtykke.\nŻółć, ğüşıöç, αβγ.\n",
+        ),
+    ];
+    let (accepted, rejected) = spellings(&cases[0].envelope);
     Vectors {
         description: "Kodekort signature encoding v1 test vectors; see PROTOCOL.md".into(),
-        cases: vec![
-            make_case(
-                "ascii",
-                [1; 32],
-                [2; 32],
-                "u-1",
-                "Alice Example",
-                "d-1",
-                "Consent",
-                "I agree.\n",
+        cases,
+        accepted,
+        rejected,
+    }
+}
+
+/// `text` with `from` replaced by `to`, exactly once.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} is not unique");
+    text.replacen(from, to, 1)
+}
+
+/// The base64 text with its unused low bits set: the same bytes to a
+/// lenient decoder, but not their one spelling.
+fn dirty_padding(b64: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let data = b64.trim_end_matches('=');
+    let last = data.as_bytes()[data.len() - 1];
+    let index = ALPHABET.iter().position(|&c| c == last).unwrap();
+    let dirty = ALPHABET[index | 1] as char;
+    assert_ne!(dirty as u8, last, "the unused bits were already set");
+    format!("{}{dirty}{}", &data[..data.len() - 1], &b64[data.len()..])
+}
+
+fn spellings(envelope: &Envelope) -> (Vec<Spelling>, Vec<Rejection>) {
+    let pretty = serde_json::to_string_pretty(envelope).unwrap();
+    let compact = serde_json::to_string(envelope).unwrap();
+    let cert = &envelope.certificate;
+    let mut reordered: serde_json::Map<String, serde_json::Value> = serde_json::Map::new();
+    let value = serde_json::to_value(envelope).unwrap();
+    for (k, v) in value.as_object().unwrap().iter().rev() {
+        reordered.insert(k.clone(), v.clone());
+    }
+    let accepted = vec![
+        Spelling {
+            name: "pretty".into(),
+            envelope_json: pretty.clone(),
+        },
+        Spelling {
+            name: "compact".into(),
+            envelope_json: compact.clone(),
+        },
+        Spelling {
+            name: "members_in_another_order".into(),
+            envelope_json: serde_json::to_string(&reordered).unwrap(),
+        },
+        Spelling {
+            name: "api_answer".into(),
+            envelope_json: format!("{{\"envelope\": {compact}}}"),
+        },
+    ];
+
+    let malformed = |name: &str, text: String, field: &str, problem: Problem| Rejection {
+        name: name.into(),
+        envelope_json: text,
+        expect: "malformed".into(),
+        field: Some(field.into()),
+        problem: Some(problem.as_str().into()),
+    };
+    let other = |name: &str, text: String, expect: &str| Rejection {
+        name: name.into(),
+        envelope_json: text,
+        expect: expect.into(),
+        field: None,
+        problem: None,
+    };
+    let signed_at = format!("\"signed_at\": \"{}\"", envelope.signed_at);
+    let time_edit = |to: &str| edit(&pretty, &signed_at, &format!("\"signed_at\": \"{to}\""));
+    let form = Problem::Form;
+    let signature = format!("\"{}\"", envelope.signature);
+    let public_key = format!("\"{}\"", cert.public_key);
+    let rejected = vec![
+        malformed(
+            "time_with_fraction",
+            time_edit("2026-11-26T12:34:56.000Z"),
+            "signed_at",
+            form,
+        ),
+        malformed(
+            "time_with_offset",
+            time_edit("2026-11-26T12:34:56+00:00"),
+            "signed_at",
+            form,
+        ),
+        malformed(
+            "time_in_lowercase",
+            time_edit("2026-11-26t12:34:56z"),
+            "signed_at",
+            form,
+        ),
+        malformed(
+            "time_without_zone",
+            time_edit("2026-11-26T12:34:56"),
+            "signed_at",
+            form,
+        ),
+        malformed(
+            "certificate_time_with_fraction",
+            edit(
+                &pretty,
+                "\"not_before\": \"2026-01-01T00:00:00Z\"",
+                "\"not_before\": \"2026-01-01T00:00:00.0Z\"",
             ),
-            make_case(
-                "unicode",
-                *b"kodekort test vector root key 02",
-                *b"kodekort test vector citizen 002",
-                "u-7f3a",
-                "Søren Ærø-Łukasiewicz Öztürk Παπαδόπουλος",
-                "d-9c2e",
-                "Samtykke til deling af helbredsdata – ÆØÅ",
-                "Jeg giver samtykke.\nŻółć, ğüşıöç, αβγ.\n",
+            "certificate.not_before",
+            form,
+        ),
+        malformed(
+            "sha256_in_uppercase",
+            edit(
+                &pretty,
+                &envelope.document.sha256,
+                &envelope.document.sha256.to_uppercase(),
             ),
-        ],
+            "document.sha256",
+            form,
+        ),
+        malformed(
+            "key_id_in_uppercase",
+            edit(
+                &pretty,
+                &format!("\"key_id\": \"{}\",\n    \"not_before\"", cert.key_id),
+                &format!(
+                    "\"key_id\": \"{}\",\n    \"not_before\"",
+                    cert.key_id.to_uppercase()
+                ),
+            ),
+            "certificate.key_id",
+            form,
+        ),
+        malformed(
+            "key_id_without_prefix",
+            edit(
+                &pretty,
+                &format!("\"issuer_key_id\": \"{}\"", cert.issuer_key_id),
+                &format!(
+                    "\"issuer_key_id\": \"{}\"",
+                    &cert.issuer_key_id["ed25519:".len()..]
+                ),
+            ),
+            "certificate.issuer_key_id",
+            form,
+        ),
+        malformed(
+            "base64_without_padding",
+            edit(&pretty, &signature, &signature.replace('=', "")),
+            "signature",
+            form,
+        ),
+        malformed(
+            "base64_with_unused_bits_set",
+            edit(
+                &pretty,
+                &public_key,
+                &format!("\"{}\"", dirty_padding(&cert.public_key)),
+            ),
+            "certificate.public_key",
+            form,
+        ),
+        malformed(
+            "base64url_alphabet",
+            edit(
+                &pretty,
+                &public_key,
+                &public_key.replace('+', "-").replace('/', "_"),
+            ),
+            "certificate.public_key",
+            form,
+        ),
+        malformed(
+            "escaped_letter_in_text",
+            edit(
+                &pretty,
+                "\"title\": \"Consent\"",
+                "\"title\": \"Cons\\u0065nt\"",
+            ),
+            "document.title",
+            form,
+        ),
+        malformed(
+            "escaped_space_in_name",
+            edit(
+                &pretty,
+                "\"name\": \"Alice Example\",\n    \"key_id\"",
+                "\"name\": \"Alice\\u0020Example\",\n    \"key_id\"",
+            ),
+            "signer.name",
+            form,
+        ),
+        malformed(
+            "escaped_solidus",
+            edit(
+                &pretty,
+                "\"challenge_id\": \"c-0001\"",
+                "\"challenge_id\": \"c\\/0001\"",
+            ),
+            "challenge_id",
+            form,
+        ),
+        malformed(
+            "id_outside_the_id_alphabet",
+            edit(&pretty, "\"id\": \"d-1\"", "\"id\": \"d 1\""),
+            "document.id",
+            form,
+        ),
+        malformed(
+            "version_as_a_fraction",
+            edit(&pretty, "{\n  \"version\": 1,", "{\n  \"version\": 1.0,"),
+            "version",
+            form,
+        ),
+        malformed(
+            "version_as_a_string",
+            edit(&pretty, "{\n  \"version\": 1,", "{\n  \"version\": \"1\","),
+            "version",
+            form,
+        ),
+        malformed(
+            "repeated_member",
+            edit(
+                &pretty,
+                "\"challenge_id\": \"c-0001\",",
+                "\"challenge_id\": \"c-0001\",\n  \"challenge_id\": \"c-0001\",",
+            ),
+            "challenge_id",
+            Problem::Repeated,
+        ),
+        malformed(
+            "missing_member",
+            edit(&pretty, "\n  \"challenge_id\": \"c-0001\",", ""),
+            "challenge_id",
+            Problem::Missing,
+        ),
+        malformed(
+            "unknown_member",
+            edit(
+                &pretty,
+                "{\n  \"version\": 1,",
+                "{\n  \"version\": 1,\n  \"comment\": \"ok\",",
+            ),
+            "comment",
+            Problem::Unknown,
+        ),
+        malformed(
+            "unknown_member_in_certificate",
+            edit(
+                &pretty,
+                "\"certificate\": {",
+                "\"certificate\": {\n    \"serial\": \"1\",",
+            ),
+            "certificate.serial",
+            Problem::Unknown,
+        ),
+        malformed(
+            "api_answer_with_another_member",
+            format!("{{\"envelope\": {compact}, \"verdict\": \"valid\"}}"),
+            "envelope",
+            Problem::Unknown,
+        ),
+        malformed(
+            "text_after_the_envelope",
+            format!("{compact} {{}}"),
+            "",
+            Problem::NotJson,
+        ),
+        other(
+            "version_2",
+            edit(&pretty, "{\n  \"version\": 1,", "{\n  \"version\": 2,"),
+            "unsupported_version",
+        ),
+        other(
+            "title_changed",
+            edit(&pretty, "\"title\": \"Consent\"", "\"title\": \"Consent!\""),
+            "bad_signature",
+        ),
+        other(
+            "signer_name_differs_from_certificate",
+            edit(
+                &pretty,
+                "\"name\": \"Alice Example\",\n    \"key_id\"",
+                "\"name\": \"Alice Exampel\",\n    \"key_id\"",
+            ),
+            "bad_certificate",
+        ),
+        other(
+            "signed_after_the_certificate",
+            time_edit("2028-01-01T00:00:01Z"),
+            "certificate_expired",
+        ),
+    ];
+    (accepted, rejected)
+}
+
+fn ascii_root(vectors: &Vectors) -> TrustRoot {
+    let case = &vectors.cases[0];
+    TrustRoot {
+        key_id: case.root_key_id.clone(),
+        public_key: case.root_public_key_b64.clone(),
+    }
+}
+
+#[test]
+fn other_spellings_of_the_layout_verify() {
+    let committed: Vectors = serde_json::from_slice(&std::fs::read(path()).unwrap()).unwrap();
+    let root = ascii_root(&committed);
+    for spelling in &committed.accepted {
+        let envelope = parse_envelope(spelling.envelope_json.as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", spelling.name));
+        assert_eq!(envelope, committed.cases[0].envelope, "{}", spelling.name);
+        verify(&envelope, &root).unwrap_or_else(|e| panic!("{}: {e}", spelling.name));
+    }
+}
+
+#[test]
+fn every_rejection_vector_is_refused_for_its_reason() {
+    let committed: Vectors = serde_json::from_slice(&std::fs::read(path()).unwrap()).unwrap();
+    let root = ascii_root(&committed);
+    assert!(committed.rejected.len() >= 20);
+    for case in &committed.rejected {
+        let outcome =
+            parse_envelope(case.envelope_json.as_bytes()).and_then(|env| verify(&env, &root));
+        let err = outcome.expect_err(&case.name);
+        assert_eq!(err.kind(), case.expect, "{}: {err}", case.name);
+        if let VerifyError::Malformed(m) = &err {
+            assert_eq!(Some(&m.field), case.field.as_ref(), "{}", case.name);
+            assert_eq!(
+                Some(m.problem.as_str()),
+                case.problem.as_deref(),
+                "{}",
+                case.name
+            );
+        }
     }
 }
 
@@ -216,7 +578,7 @@ fn every_verify_error_has_its_own_cause() {
     assert_eq!(verify(&bad_cert, &trust), Err(VerifyError::BadCertificate));
 
     let mut late = good.clone();
-    late.signed_at = at("2029-01-01T00:00:00Z");
+    late.signed_at = Timestamp::parse("2029-01-01T00:00:00Z").unwrap();
     assert_eq!(verify(&late, &trust), Err(VerifyError::CertificateExpired));
 
     let mut bad_sig = good.clone();

@@ -75,15 +75,6 @@ pub fn hash_code(keys: &Keys, salt: &[u8], serial: &str, key: &str, code: &str) 
     )
 }
 
-/// A code as typed, without spaces or dashes, if it is six ASCII digits.
-pub fn normalise_code(typed: &str) -> Option<String> {
-    let digits: String = typed
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,14 +92,5 @@ mod tests {
         }
         assert!(card.serial.starts_with("KK-") && card.serial.len() == 12);
         assert!(!format!("{card:?}").contains(&card.pairs[0].code));
-    }
-
-    #[test]
-    fn codes_are_normalised_or_refused() {
-        assert_eq!(normalise_code(" 123 456 ").as_deref(), Some("123456"));
-        assert_eq!(normalise_code("123-456").as_deref(), Some("123456"));
-        assert_eq!(normalise_code("12345"), None);
-        assert_eq!(normalise_code("12345a"), None);
-        assert_eq!(normalise_code("１２３４５６"), None);
     }
 }

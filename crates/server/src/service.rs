@@ -116,12 +116,7 @@ fn new_id(prefix: &str) -> String {
 }
 
 /// Whether a path segment can be an id at all; others get `invalid_id`.
-pub fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+pub use kodekort_proto::id::is_valid_id as valid_id;
 
 fn refusal(code: ErrorCode, failures: u32, standing: Standing) -> ApiError {
     ApiError {
@@ -371,7 +366,7 @@ impl Service {
         code: &Code,
         on_success: impl FnOnce(&Tx<'_>, &ChallengeRow, OffsetDateTime) -> Result<T>,
     ) -> Result<T> {
-        let typed = card::normalise_code(code.expose()).ok_or(ErrorCode::InvalidRequest)?;
+        let typed = Code::parse(code.expose()).ok_or(ErrorCode::InvalidRequest)?;
         self.write_outcome(|tx| {
             let now = self.now();
             let ch = match tx.challenge(id)? {
@@ -401,7 +396,13 @@ impl Service {
             let stored = tx
                 .code(&ch.serial, &ch.key)?
                 .ok_or(Error::Corrupt("a challenge names a key its card lacks"))?;
-            let expected = card::hash_code(&self.keys, &stored.salt, &ch.serial, &ch.key, &typed);
+            let expected = card::hash_code(
+                &self.keys,
+                &stored.salt,
+                &ch.serial,
+                &ch.key,
+                typed.expose(),
+            );
             let matches: bool = expected.ct_eq(stored.code_hash.as_slice()).into();
             if !matches || stored.used {
                 // The challenge stays open so a typo can be corrected; this
