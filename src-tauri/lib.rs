@@ -2,12 +2,13 @@
 //! command is a one-line wrapper; the state, the network and the files are
 //! the app crate's business. The webview gets views, never a token.
 
+#[macro_use]
+mod commands;
 mod dialogs;
 
 use std::path::PathBuf;
 
 use kodekort_app::*;
-use kodekort_proto::Password;
 use tauri::{Manager, State, WebviewWindow};
 
 /// Human-readable product name, shared by the window title and `--version`.
@@ -21,7 +22,7 @@ async fn app_state(app: State<'_, App>) -> Reply<StateView> {
 }
 
 #[tauri::command]
-fn catalogue(lang: Lang) -> &'static kodekort_client::catalogue::Table {
+fn catalogue(lang: Lang) -> &'static CatalogueTable {
     App::catalogue(lang)
 }
 
@@ -214,10 +215,17 @@ pub struct Launch {
     pub demo: bool,
 }
 
+/// Registers every command of the one list (`commands.rs`).
+macro_rules! handlers {
+    ($($command:ident),* $(,)?) => {
+        tauri::generate_handler![$($command),*]
+    };
+}
+
 /// Builds and runs the app until its window closes.
 pub fn run(launch: Launch) -> Result<(), tauri::Error> {
     let app = App::new(Options {
-        config_path: kodekort_client::config::default_path(),
+        config_path: default_config_path(),
         demo_accounts: 10,
         ..Default::default()
     });
@@ -233,35 +241,7 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
             tauri_app.manage(app);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            app_state,
-            catalogue,
-            set_settings,
-            start_demo,
-            connect,
-            login,
-            renew_login_prompt,
-            cancel_login,
-            login_code,
-            home,
-            document,
-            begin_sign,
-            sign_code,
-            cancel_sign,
-            decline,
-            signed,
-            save_signed,
-            verify_file,
-            keep_alive,
-            logout,
-            check_connection,
-            save_diagnostics,
-            trainer,
-            reset_demo,
-            apply_scenario,
-            end_server_identity_scenario,
-            save_class_kit,
-        ])
+        .invoke_handler(app_commands!(handlers))
         .run(tauri::generate_context!())
 }
 
