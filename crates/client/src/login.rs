@@ -3,7 +3,7 @@
 //! what the citizen must do next; a wrong code keeps the prompt, an expired
 //! or replaced prompt goes back to the start, and a lock-out says until when.
 
-use kodekort_proto::wire::{CardStatus, User};
+use kodekort_proto::wire::{CardStatus, LoginChallenge, SignChallenge, User};
 use kodekort_proto::{Code, ErrorCode, Password, Token};
 use time::OffsetDateTime;
 
@@ -18,6 +18,31 @@ pub struct CodePrompt {
     pub key: String,
     pub expires_at: OffsetDateTime,
     pub attempts_left: u32,
+}
+
+// A login and a signature ask for a code alike; only the id's name differs.
+impl From<LoginChallenge> for CodePrompt {
+    fn from(ch: LoginChallenge) -> CodePrompt {
+        CodePrompt {
+            id: ch.login_id,
+            card_serial: ch.card_serial,
+            key: ch.key,
+            expires_at: ch.expires_at,
+            attempts_left: ch.attempts_left,
+        }
+    }
+}
+
+impl From<SignChallenge> for CodePrompt {
+    fn from(ch: SignChallenge) -> CodePrompt {
+        CodePrompt {
+            id: ch.sign_id,
+            card_serial: ch.card_serial,
+            key: ch.key,
+            expires_at: ch.expires_at,
+            attempts_left: ch.attempts_left,
+        }
+    }
 }
 
 /// A logged-in session. `Debug` hides the token (it is a `Token`).
@@ -142,13 +167,7 @@ impl Login {
             .await
         {
             Ok(ch) => {
-                self.state = AuthState::Code(CodePrompt {
-                    id: ch.login_id,
-                    card_serial: ch.card_serial,
-                    key: ch.key,
-                    expires_at: ch.expires_at,
-                    attempts_left: ch.attempts_left,
-                });
+                self.state = AuthState::Code(ch.into());
                 Ok(&self.state)
             }
             Err(e) => Err(self.refused(e)),

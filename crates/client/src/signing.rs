@@ -132,13 +132,7 @@ impl Signing {
             .await
         {
             Ok(ch) => {
-                self.state = SignState::Challenged(CodePrompt {
-                    id: ch.sign_id,
-                    card_serial: ch.card_serial,
-                    key: ch.key,
-                    expires_at: ch.expires_at,
-                    attempts_left: ch.attempts_left,
-                });
+                self.state = SignState::Challenged(ch.into());
                 Ok(&self.state)
             }
             Err(e) => Err(self.refused(e)),

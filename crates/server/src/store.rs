@@ -11,6 +11,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kodekort_proto::signing::Certificate;
+use kodekort_proto::wire::DocumentStatus;
+use kodekort_proto::Envelope;
 use r2d2_sqlite::rusqlite::{self, params, OptionalExtension, TransactionBehavior};
 use r2d2_sqlite::SqliteConnectionManager;
 use time::OffsetDateTime;
@@ -193,7 +196,7 @@ pub struct UserRow {
     pub name: String,
     pub password_hash: String,
     pub sealed_key: Vec<u8>,
-    pub certificate: String,
+    pub certificate: Certificate,
     pub created_at: OffsetDateTime,
 }
 
@@ -293,9 +296,9 @@ pub struct DocumentRow {
     pub content_type: String,
     pub content: String,
     pub sha256: String,
-    pub status: String,
+    pub status: DocumentStatus,
     pub created_at: OffsetDateTime,
-    pub envelope: Option<String>,
+    pub envelope: Option<Envelope>,
 }
 
 fn ts(t: OffsetDateTime) -> i64 {
@@ -308,6 +311,33 @@ fn from_ts(secs: i64) -> rusqlite::Result<OffsetDateTime> {
     })
 }
 
+/// A column whose text this code does not read: corrupt, said as such.
+#[derive(Debug, thiserror::Error)]
+#[error("column {0} holds a value this server cannot read")]
+struct Unreadable(&'static str);
+
+fn unreadable(column: usize, name: &'static str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        Box::new(Unreadable(name)),
+    )
+}
+
+/// A JSON column as its type.
+fn json_column<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+    name: &'static str,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(column)?;
+    serde_json::from_str(&text).map_err(|_| unreadable(column, name))
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("certificates and envelopes serialise")
+}
+
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
         id: r.get(0)?,
@@ -315,7 +345,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
         name: r.get(2)?,
         password_hash: r.get(3)?,
         sealed_key: r.get(4)?,
-        certificate: r.get(5)?,
+        certificate: json_column(r, 5, "users.certificate")?,
         created_at: from_ts(r.get(6)?)?,
     })
 }
@@ -365,9 +395,15 @@ fn document_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRow> {
         content_type: r.get(5)?,
         content: r.get(6)?,
         sha256: r.get(7)?,
-        status: r.get(8)?,
+        status: {
+            let text: String = r.get(8)?;
+            DocumentStatus::parse(&text).ok_or_else(|| unreadable(8, "documents.status"))?
+        },
         created_at: from_ts(r.get(9)?)?,
-        envelope: r.get(10)?,
+        envelope: match r.get_ref(10)? {
+            rusqlite::types::ValueRef::Null => None,
+            _ => Some(json_column(r, 10, "documents.envelope")?),
+        },
     })
 }
 
@@ -393,7 +429,7 @@ impl Tx<'_> {
                 u.name,
                 u.password_hash,
                 u.sealed_key,
-                u.certificate,
+                to_json(&u.certificate),
                 ts(u.created_at)
             ],
         );
@@ -766,9 +802,9 @@ impl Tx<'_> {
                 d.content_type,
                 d.content,
                 d.sha256,
-                d.status,
+                d.status.as_str(),
                 ts(d.created_at),
-                d.envelope
+                d.envelope.as_ref().map(to_json)
             ],
         )?;
         Ok(())
@@ -802,14 +838,14 @@ impl Tx<'_> {
     pub fn decide_document(
         &self,
         id: &str,
-        status: &str,
-        envelope: Option<&str>,
+        status: DocumentStatus,
+        envelope: Option<&Envelope>,
         now: OffsetDateTime,
     ) -> Result<bool> {
         let n = self.0.execute(
             "UPDATE documents SET status = ?2, envelope = ?3, decided_at = ?4
              WHERE id = ?1 AND status = 'pending'",
-            params![id, status, envelope, ts(now)],
+            params![id, status.as_str(), envelope.map(to_json), ts(now)],
         )?;
         Ok(n == 1)
     }

@@ -82,10 +82,7 @@ impl Service {
             let card = self.card_status_in(tx, &user)?;
             let documents = tx.documents_of(&user.id)?;
             let count = |status: DocumentStatus| {
-                documents
-                    .iter()
-                    .filter(|d| d.status == status.as_str())
-                    .count() as u32
+                documents.iter().filter(|d| d.status == status).count() as u32
             };
             Ok(TrainingOverview {
                 card,
