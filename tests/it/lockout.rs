@@ -197,3 +197,65 @@ impl ClockNow for Harness {
         self.clock.now()
     }
 }
+
+/// Issue 11: a username longer than any account can have is refused before
+/// anything is counted or stored, so huge names cannot grow the database.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_overlong_username_is_refused_and_counts_nothing() {
+    let h = Harness::start().await;
+    let huge = "a".repeat(2_500_000);
+    let db = h.data_dir().join("kodekort.sqlite3");
+    let size = |p: &std::path::Path| {
+        std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+            + std::fs::metadata(p.with_extension("sqlite3-wal"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+    };
+    let before = size(&db);
+    for _ in 0..4 {
+        let (status, body) = h
+            .post(
+                "/login",
+                None,
+                json!({"username": huge, "password": "whatever it is"}),
+            )
+            .await;
+        assert_error(status, &body, 422, "invalid_username");
+        assert!(body["error"].get("attempts_left").is_none(), "{body}");
+    }
+    // Longest possible name: still counted as any other.
+    let longest = "b".repeat(64);
+    let (status, body) = h
+        .post(
+            "/login",
+            None,
+            json!({"username": longest, "password": "whatever it is"}),
+        )
+        .await;
+    assert_error(status, &body, 401, "invalid_credentials");
+    assert_eq!(body["error"]["attempts_left"], 4);
+    assert!(
+        size(&db) < before + 1_000_000,
+        "the database grew from {before} to {} bytes",
+        size(&db)
+    );
+}
+
+/// Issue 11: failures counted against a name before its account existed do
+/// not follow the new account.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_account_starts_with_a_clean_count() {
+    let h = Harness::start().await;
+    let wrong = json!({"username": "newbie", "password": "not the password"});
+    for _ in 0..5 {
+        let (status, body) = h.post("/login", None, wrong.clone()).await;
+        assert_error(status, &body, 401, "invalid_credentials");
+    }
+    let (status, _) = h.post("/login", None, wrong.clone()).await;
+    assert_eq!(status, 429, "the burst reached the first wait");
+    let newbie = h.add_user("newbie", "Ny Bruger").await;
+    let right = json!({"username": "newbie", "password": newbie.password});
+    let (status, body) = h.post("/login", None, right).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["attempts_left"], 5);
+}

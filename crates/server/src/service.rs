@@ -96,8 +96,11 @@ pub fn normalise_username(raw: &str) -> String {
     raw.trim().to_lowercase()
 }
 
+/// The longest username an account can have, in bytes (all ASCII).
+pub const MAX_USERNAME_BYTES: usize = 64;
+
 pub(crate) fn valid_username(u: &str) -> bool {
-    (1..=64).contains(&u.len())
+    (1..=MAX_USERNAME_BYTES).contains(&u.len())
         && u.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }

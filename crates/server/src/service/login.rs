@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use kodekort_proto::wire::{LoginChallenge, LoginRequest, SessionResponse};
 use kodekort_proto::{Code, ErrorCode};
 
-use super::{normalise_username, Service, IDLE_TIMEOUT, SESSION_LIFETIME};
+use super::{normalise_username, Service, IDLE_TIMEOUT, MAX_USERNAME_BYTES, SESSION_LIFETIME};
 use crate::error::{Error, Result};
 use crate::password;
 use crate::store::ChallengeKind;
@@ -17,6 +17,11 @@ impl Service {
     /// argon2 work and gets the same answer as a wrong password.
     pub fn begin_login(&self, req: &LoginRequest) -> Result<LoginChallenge> {
         let username = normalise_username(&req.username);
+        // No account can have a longer name, so nothing is counted or stored
+        // for one: a burst of huge names must not grow the database.
+        if username.len() > MAX_USERNAME_BYTES {
+            return Err(ErrorCode::InvalidUsername.into());
+        }
         // Reads first: most attempts have nothing to settle, so they need no
         // write (and no fsync) before argon2.
         let now = self.now();

@@ -73,6 +73,9 @@ impl Service {
             if !tx.insert_user(&row)? {
                 return Err(ErrorCode::UsernameTaken.into());
             }
+            // Guesses at this name from before the account existed were
+            // against nobody: the new account starts with a clean count.
+            tx.reset_failures(&username)?;
             match card {
                 Some(card) if self.insert_card(tx, &id, CardLife::Active, now, &card)? => Ok(card),
                 Some(_) => Err(Error::Corrupt("the given card's serial is taken")),
