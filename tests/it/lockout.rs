@@ -259,3 +259,81 @@ async fn a_new_account_starts_with_a_clean_count() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts_left"], 5);
 }
+
+/// Sends `n` logins at once; returns the answers' statuses and error codes.
+async fn burst(h: &Harness, body: serde_json::Value, n: usize) -> Vec<(u16, String)> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (http, url, body) = (h.http.clone(), h.url("/login"), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let resp = http.post(url).json(&body).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap();
+            (
+                status,
+                body["error"]["code"].as_str().unwrap_or("").to_owned(),
+            )
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// Issue 11: 32 parallel wrong passwords are evaluated no more often than
+/// the account's allowance (5 at 0 failures, 1 at 4, 1 at 19), the count
+/// ends exactly at 5, 5 and 20, and every refusal that did not evaluate is
+/// the same answer, so a burst cannot sort candidate passwords.
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_password_guesses_never_pass_the_allowance() {
+    let h = Harness::start().await;
+    for (name, before, evaluated, after) in [
+        ("zero", 0u32, 5usize, 5u32),
+        ("four", 4, 1, 5),
+        ("nineteen", 19, 1, 20),
+    ] {
+        let user = h.add_user(name, "Prøve Person").await;
+        let wrong = json!({"username": name, "password": "not the password"});
+        for n in 0..before {
+            if n >= 5 {
+                // Past the wait that the previous failure started (24 h at most).
+                h.clock.advance(Duration::hours(24) + Duration::seconds(1));
+            }
+            let (status, _) = h.post("/login", None, wrong.clone()).await;
+            assert_eq!(status, 401, "{name}: failure {n}");
+        }
+        if before >= 5 {
+            h.clock.advance(Duration::hours(24) + Duration::seconds(1));
+        }
+        let runs = h.with_service(|s| s.argon2_runs()).await;
+        let answers = burst(&h, wrong.clone(), 32).await;
+        let ran = h.with_service(|s| s.argon2_runs()).await - runs;
+        let wrong_answers = answers
+            .iter()
+            .filter(|a| a.1 == "invalid_credentials")
+            .count();
+        assert_eq!(ran as usize, evaluated, "{name}: {answers:?}");
+        assert_eq!(wrong_answers, evaluated, "{name}: {answers:?}");
+        // Everything else was refused for the account's standing, without
+        // looking at the password: a wait, or the lock once it was reached.
+        for (status, code) in answers.iter().filter(|a| a.1 != "invalid_credentials") {
+            assert!(
+                (*status, code.as_str()) == (429, "too_many_attempts")
+                    || (*status, code.as_str()) == (423, "card_locked"),
+                "{name}: {status} {code}"
+            );
+        }
+
+        // The count, as the standing shows it: a wait after 5, the lock at 20.
+        let right = json!({"username": name, "password": user.password});
+        let (status, body) = h.post("/login", None, right).await;
+        if after >= 20 {
+            assert_error(status, &body, 423, "card_locked");
+        } else {
+            assert_error(status, &body, 429, "too_many_attempts");
+            assert_eq!(body["error"]["attempts_left"], 20 - after, "{name}");
+        }
+    }
+}

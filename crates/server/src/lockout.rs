@@ -50,6 +50,19 @@ pub fn standing(
     }
 }
 
+/// How many evaluations (password or code checks) may run at once after
+/// `failures`: as many as there are failures before the first wait, then
+/// one, since each failure starts a wait; none once locked.
+pub fn evaluations_allowed(failures: u32) -> u32 {
+    if failures < FREE_FAILURES {
+        FREE_FAILURES - failures
+    } else if failures < LOCK_AT {
+        1
+    } else {
+        0
+    }
+}
+
 /// Failures still allowed before the next stage: before the first wait
 /// while there has been none, and once waits have begun, before the lock.
 pub fn attempts_left(failures: u32) -> u32 {

@@ -32,6 +32,9 @@ mod training;
 
 pub use training::TrainingOverview;
 
+/// How long a reserved password evaluation holds its place if the process
+/// dies before settling it (Argon2 takes well under a second).
+const EVALUATION_TTL: Duration = Duration::seconds(60);
 /// How long a card challenge may be answered.
 pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
 /// A session ends after this long without a request.

@@ -98,6 +98,18 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX documents_by_recipient ON documents(recipient_id, created_at);
     ",
+    // 2: password evaluations in flight, reserved before Argon2 runs and
+    // settled after, so parallel guesses cannot pass the allowance. In the
+    // database, so the rule holds for every process on it; with an expiry,
+    // so a crash between the two steps does not hold an attempt for ever.
+    "
+    CREATE TABLE evaluations (
+        id              INTEGER PRIMARY KEY,
+        username        TEXT NOT NULL,
+        expires_at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX evaluations_by_username ON evaluations(username, expires_at);
+    ",
 ];
 
 /// The database of one data dir.
@@ -617,6 +629,35 @@ impl Tx<'_> {
             params![username, ts(now)],
             |r| r.get(0),
         )?)
+    }
+
+    /// Password evaluations of `username` still in flight at `now`; drops
+    /// the expired ones first.
+    pub fn evaluations_in_flight(&self, username: &str, now: OffsetDateTime) -> Result<u32> {
+        self.0.execute(
+            "DELETE FROM evaluations WHERE username = ?1 AND expires_at <= ?2",
+            params![username, ts(now)],
+        )?;
+        Ok(self.0.query_row(
+            "SELECT count(*) FROM evaluations WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Reserves one evaluation until `expires_at`; its id settles it.
+    pub fn reserve_evaluation(&self, username: &str, expires_at: OffsetDateTime) -> Result<i64> {
+        Ok(self.0.query_row(
+            "INSERT INTO evaluations (username, expires_at) VALUES (?1, ?2) RETURNING id",
+            params![username, ts(expires_at)],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn release_evaluation(&self, id: i64) -> Result<()> {
+        self.0
+            .execute("DELETE FROM evaluations WHERE id = ?1", [id])?;
+        Ok(())
     }
 
     pub fn reset_failures(&self, username: &str) -> Result<()> {

@@ -7,8 +7,11 @@ use std::sync::atomic::Ordering;
 use kodekort_proto::wire::{LoginChallenge, LoginRequest, SessionResponse};
 use kodekort_proto::{Code, ErrorCode};
 
-use super::{normalise_username, Service, IDLE_TIMEOUT, MAX_USERNAME_BYTES, SESSION_LIFETIME};
-use crate::error::{Error, Result};
+use super::{
+    normalise_username, Service, EVALUATION_TTL, IDLE_TIMEOUT, MAX_USERNAME_BYTES, SESSION_LIFETIME,
+};
+use crate::error::{ApiError, Result};
+use crate::lockout;
 use crate::password;
 use crate::store::ChallengeKind;
 
@@ -22,32 +25,44 @@ impl Service {
         if username.len() > MAX_USERNAME_BYTES {
             return Err(ErrorCode::InvalidUsername.into());
         }
-        // Reads first: most attempts have nothing to settle, so they need no
-        // write (and no fsync) before argon2.
+        // Reserve the evaluation before Argon2 runs, in the database: of any
+        // number of parallel guesses, no more are evaluated than the account's
+        // allowance. A refusal here never looked at the password, so right
+        // and wrong ones answer alike.
         let now = self.now();
-        let (user, stale) = self.store.read(|tx| {
-            let stale = tx
-                .open_challenges(&username)?
-                .iter()
-                .any(|c| now >= c.expires_at);
-            Ok((tx.user_by_username(&username)?, stale))
+        let (user, reservation) = self.write_outcome(|tx| {
+            self.settle_challenges(tx, &username, false)?;
+            if let Err(refused) = self.check_standing(tx, &username)? {
+                return Ok(Err(refused));
+            }
+            let (failures, _) = tx.failures(&username)?;
+            if tx.evaluations_in_flight(&username, now)? >= lockout::evaluations_allowed(failures) {
+                return Ok(Err(ApiError {
+                    code: ErrorCode::TooManyAttempts,
+                    attempts_left: Some(0),
+                    locked_until: None,
+                }));
+            }
+            let reservation = tx.reserve_evaluation(&username, now + EVALUATION_TTL)?;
+            Ok(Ok((tx.user_by_username(&username)?, reservation)))
         })?;
-        if stale {
-            self.store
-                .write(|tx| self.settle_challenges(tx, &username, false))?;
-        }
-        self.store
-            .read(|tx| self.check_standing(tx, &username))?
-            .map_err(Error::Api)?;
 
         // Argon2 runs outside any transaction: it must not hold the write lock.
         let phc = user
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
         self.argon2_runs.fetch_add(1, Ordering::Relaxed);
-        let password_ok = password::verify(&req.password, phc)?;
+        let password_ok = match password::verify(&req.password, phc) {
+            Ok(ok) => ok,
+            Err(e) => {
+                // Give the attempt back; if even that fails, it expires.
+                let _ = self.store.write(|tx| tx.release_evaluation(reservation));
+                return Err(e);
+            }
+        };
 
         self.write_outcome(|tx| {
+            tx.release_evaluation(reservation)?;
             let user = match (&user, password_ok) {
                 (Some(user), true) => user,
                 _ => {
