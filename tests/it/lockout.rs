@@ -337,3 +337,74 @@ async fn parallel_password_guesses_never_pass_the_allowance() {
         }
     }
 }
+
+/// Issue 11, the same for codes: 32 parallel wrong codes on one prompt are
+/// evaluated 5, 1 and 1 times at 0, 4 and 19 failures, and the count ends
+/// at 5, 5 and 20. (Codes are checked inside one write transaction.)
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_code_guesses_never_pass_the_allowance() {
+    let h = Harness::start().await;
+    for (name, before, evaluated, after) in [
+        ("czero", 0u32, 5usize, 5u32),
+        ("cfour", 4, 1, 5),
+        ("cnineteen", 19, 1, 20),
+    ] {
+        let user = h.add_user(name, "Prøve Person").await;
+        let wrong_password = json!({"username": name, "password": "not the password"});
+        for n in 0..before {
+            if n >= 5 {
+                h.clock.advance(Duration::hours(24) + Duration::seconds(1));
+            }
+            let (status, _) = h.post("/login", None, wrong_password.clone()).await;
+            assert_eq!(status, 401, "{name}: failure {n}");
+        }
+        if before >= 5 {
+            h.clock.advance(Duration::hours(24) + Duration::seconds(1));
+        }
+        let (id, key) = h.begin_login(&user).await;
+        let wrong_code = if user.code(&key) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let (http, url) = (h.http.clone(), h.url(&format!("/login/{id}/code")));
+            tasks.push(tokio::spawn(async move {
+                let resp = http
+                    .post(url)
+                    .json(&json!({"code": wrong_code}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let body: serde_json::Value = resp.json().await.unwrap();
+                (
+                    status,
+                    body["error"]["code"].as_str().unwrap_or("").to_owned(),
+                )
+            }));
+        }
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(t.await.unwrap());
+        }
+        let wrong = answers.iter().filter(|a| a.1 == "invalid_code").count();
+        assert_eq!(wrong, evaluated, "{name}: {answers:?}");
+        for (status, code) in answers.iter().filter(|a| a.1 != "invalid_code") {
+            assert!(
+                (*status, code.as_str()) == (429, "too_many_attempts")
+                    || (*status, code.as_str()) == (423, "card_locked"),
+                "{name}: {status} {code}"
+            );
+        }
+        let right = json!({"username": name, "password": user.password});
+        let (status, body) = h.post("/login", None, right).await;
+        if after >= 20 {
+            assert_error(status, &body, 423, "card_locked");
+        } else {
+            assert_error(status, &body, 429, "too_many_attempts");
+            assert_eq!(body["error"]["attempts_left"], 20 - after, "{name}");
+        }
+    }
+}
