@@ -408,3 +408,42 @@ async fn parallel_code_guesses_never_pass_the_allowance() {
         }
     }
 }
+
+/// Issue 11: a wait with a known end carries `Retry-After` as an HTTP date;
+/// the lock, which has none, does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_says_when_to_retry_in_the_header() {
+    let h = Harness::start().await;
+    h.add_user("rita", "Rita R").await;
+    let wrong = json!({"username": "rita", "password": "not the password"});
+    for _ in 0..5 {
+        h.post("/login", None, wrong.clone()).await;
+    }
+    let resp = h
+        .http
+        .post(h.url("/login"))
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let header = resp.headers()["retry-after"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let until = parse(body["error"]["locked_until"].as_str().unwrap());
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    assert_eq!(header, until.format(format).unwrap());
+    assert!(header.ends_with(" GMT") && header.len() == 29, "{header}");
+
+    // A refusal with no wait to tell, such as a wrong password, has none.
+    let resp = h
+        .http
+        .post(h.url("/login"))
+        .json(&json!({"username": "nobody", "password": "x y z w v"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().get("retry-after").is_none());
+}

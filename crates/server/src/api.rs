@@ -63,6 +63,11 @@ fn api_response(api: &ApiError) -> Response {
     let status =
         StatusCode::from_u16(api.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(api.to_response())).into_response();
+    // A wait with a known end says when to come back, in the header that
+    // HTTP clients read (RFC 9110 §10.2.3), as a date: no clock is needed here.
+    if let Some(value) = api.locked_until.and_then(retry_after) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     if api.code == ErrorCode::PayloadTooLarge {
         // The rest of the body was never read, so this connection cannot
         // carry another request: say so, or a pooled client reuses it.
@@ -72,6 +77,15 @@ fn api_response(api: &ApiError) -> Response {
         );
     }
     response
+}
+
+/// `until` as an HTTP date (IMF-fixdate), the form `Retry-After` takes.
+fn retry_after(until: time::OffsetDateTime) -> Option<HeaderValue> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let text = until.to_offset(time::UtcOffset::UTC).format(format).ok()?;
+    HeaderValue::from_str(&text).ok()
 }
 
 /// Runs blocking service code (argon2, SQLite) off the async workers.
