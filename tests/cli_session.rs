@@ -110,26 +110,46 @@ impl Keyring {
         BufReader::new(daemon.stdout.take().unwrap())
             .read_line(&mut ready)
             .unwrap();
-        // Ready means the default collection exists and answers on the bus.
-        // On a loaded 2-core CI machine that has taken over 5 s: wait up to 30.
-        for _ in 0..300 {
-            let alias = Command::new("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.secrets",
-                    "/org/freedesktop/secrets",
-                    "org.freedesktop.Secret.Service.ReadAlias",
-                    "string:default",
-                ])
+        // Ready means the default collection exists, answers on the bus and
+        // is unlocked: a write to a collection that is still locked fails,
+        // and on a loaded 2-core CI machine the unlock has lagged the alias.
+        let dbus = |args: &[&str]| {
+            let out = Command::new("dbus-send")
+                .args(["--session", "--print-reply", "--dest=org.freedesktop.secrets"])
+                .args(args)
                 .env("DBUS_SESSION_BUS_ADDRESS", &address)
                 .output()
                 .expect("dbus-send (package dbus) must be installed");
-            if String::from_utf8_lossy(&alias.stdout).contains("/collection/") {
-                break;
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let unlocked = || {
+            let alias = dbus(&[
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.ReadAlias",
+                "string:default",
+            ]);
+            let Some(path) = alias
+                .split('"')
+                .find(|part| part.starts_with("/org/freedesktop/secrets/collection/"))
+            else {
+                return false;
+            };
+            dbus(&[
+                path,
+                "org.freedesktop.DBus.Properties.Get",
+                "string:org.freedesktop.Secret.Collection",
+                "string:Locked",
+            ])
+            .contains("boolean false")
+        };
+        let ready = (0..300).any(|_| {
+            let ready = unlocked();
+            if !ready {
+                std::thread::sleep(std::time::Duration::from_millis(100));
             }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+            ready
+        });
+        assert!(ready, "gnome-keyring's default collection was not unlocked within 30 s");
         Keyring {
             bus,
             daemon,
