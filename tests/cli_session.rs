@@ -115,7 +115,11 @@ impl Keyring {
         // and on a loaded 2-core CI machine the unlock has lagged the alias.
         let dbus = |args: &[&str]| {
             let out = Command::new("dbus-send")
-                .args(["--session", "--print-reply", "--dest=org.freedesktop.secrets"])
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                ])
                 .args(args)
                 .env("DBUS_SESSION_BUS_ADDRESS", &address)
                 .output()
@@ -149,7 +153,10 @@ impl Keyring {
             }
             ready
         });
-        assert!(ready, "gnome-keyring's default collection was not unlocked within 30 s");
+        assert!(
+            ready,
+            "gnome-keyring's default collection was not unlocked within 30 s"
+        );
         Keyring {
             bus,
             daemon,

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod demo;
 mod desktop;
+mod hiding_text;
 mod keyring_outcomes;
 mod lockout;
 mod operator_cli;

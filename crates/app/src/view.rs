@@ -1,9 +1,12 @@
 //! What the UI receives: plain data, serialised as JSON over IPC. Times are
 //! RFC 3339 (the UI shows them in the citizen's local time and language);
-//! counts are numbers, so the UI can build accessible progress bars.
+//! counts are numbers, so the UI can build accessible progress bars. Text
+//! from providers reaches the UI with every control character that could
+//! hide text written as a visible escape (`kodekort_proto::text`).
 
 use kodekort_client::{Lang, Notice, Verdict};
 use kodekort_proto::signing::VerifiedSignature;
+use kodekort_proto::text;
 use kodekort_proto::wire::{
     CardState, CardStatus, Document, DocumentStatus, DocumentSummary, PrintedCard,
 };
@@ -166,8 +169,8 @@ impl From<&DocumentSummary> for DocumentItem {
     fn from(d: &DocumentSummary) -> Self {
         DocumentItem {
             id: d.id.clone(),
-            title: d.title.clone(),
-            issuer: d.issuer.clone(),
+            title: text::visible_line(&d.title).into_owned(),
+            issuer: text::visible_line(&d.issuer).into_owned(),
             created_at: rfc3339(d.created_at),
             status: d.status,
         }
@@ -207,11 +210,11 @@ impl From<&Document> for DocumentView {
     fn from(d: &Document) -> Self {
         DocumentView {
             id: d.id.clone(),
-            title: d.title.clone(),
-            issuer: d.issuer.clone(),
+            title: text::visible_line(&d.title).into_owned(),
+            issuer: text::visible_line(&d.issuer).into_owned(),
             created_at: rfc3339(d.created_at),
             status: d.status,
-            content: d.content.clone(),
+            content: text::visible(&d.content).into_owned(),
             sha256: d.sha256.clone(),
         }
     }
@@ -244,9 +247,9 @@ pub struct SignatureDetails {
 impl VerdictView {
     pub fn new(verdict: &Verdict, lang: Lang) -> VerdictView {
         let details = |v: &VerifiedSignature| SignatureDetails {
-            title: v.title.clone(),
+            title: text::visible_line(&v.title).into_owned(),
             document_id: v.document_id.clone(),
-            signer_name: v.signer_name.clone(),
+            signer_name: text::visible_line(&v.signer_name).into_owned(),
             signer_key_id: v.signer_key_id.clone(),
             signed_at: rfc3339(v.signed_at),
             content_sha256: v.content_sha256.clone(),
@@ -368,4 +371,30 @@ pub struct ScenarioView {
     /// For "session about to expire": seconds the session has left idle.
     pub idle_left_s: Option<u64>,
     pub state: StateView,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ui_gets_hiding_characters_as_visible_escapes() {
+        let doc = Document {
+            id: "doc_1".into(),
+            title: "Gammel\u{202e}".into(),
+            issuer: "Bolig\x1b[2K".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            status: DocumentStatus::Pending,
+            content_type: "text/plain".into(),
+            content: "Ja.\r\n\x1b[8mOg 100000 DKK.\x1b[0m\n\tslut".into(),
+            sha256: String::new(),
+        };
+        let view = DocumentView::from(&doc);
+        assert_eq!(view.title, "Gammel[U+202E]");
+        assert_eq!(view.issuer, "Bolig[U+001B][2K");
+        assert_eq!(
+            view.content,
+            "Ja.\r\n[U+001B][8mOg 100000 DKK.[U+001B][0m\n\tslut"
+        );
+    }
 }

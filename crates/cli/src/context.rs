@@ -12,7 +12,7 @@ use kodekort_client::{
 };
 use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::{CardState, CardStatus, DocumentStatus};
-use kodekort_proto::Token;
+use kodekort_proto::{text, Token};
 use serde_json::json;
 
 use crate::error::CliError;
@@ -404,9 +404,9 @@ fn show_text(out: &Out, displayed: &Displayed) {
     if out.json {
         println!("{}", json!({"document": doc}));
     } else {
-        eprintln!("{}\n", doc.title);
+        eprintln!("{}\n", text::visible_line(&doc.title));
         for line in doc.content.lines() {
-            eprintln!("{line}");
+            eprintln!("{}", text::visible(line));
         }
         eprintln!();
     }

@@ -1,5 +1,5 @@
 //! Output for people and for scripts. For people: plain lines, no colour,
-//! no spinner; errors on stderr. With `--json`: one JSON value on stdout,
+//! no spinner, and any control character in them escaped; errors on stderr. With `--json`: one JSON value on stdout,
 //! errors as `{"error": {"code", "message"}}`.
 
 use std::future::Future;
@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use kodekort_client::{catalogue, Lang, Notice};
+use kodekort_proto::text;
 use serde_json::{json, Value};
 
 use crate::error::CliError;
@@ -35,8 +36,11 @@ impl Out {
         if self.json {
             println!("{value}");
         } else {
+            // Text from a provider may hold a control character (sent
+            // before the rule, or in an envelope from elsewhere): a terminal
+            // would obey it and could hide a line, so it is shown escaped.
             for line in lines() {
-                println!("{line}");
+                println!("{}", text::visible(&line));
             }
         }
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 use kodekort_pdf::{Document as Pdf, Relationship, Role, Weight, A4};
 use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::Document;
-use kodekort_proto::Envelope;
+use kodekort_proto::{text, Envelope};
 
 use crate::catalogue::{self, Lang};
 use crate::error::{format_time, ClientError, Result};
@@ -128,15 +128,22 @@ pub fn render(
     lang: Lang,
 ) -> Result<Vec<u8>> {
     let demo = matches!(verdict, Verdict::Demo(_));
-    let mut flow = Flow::new(&document.title, lang, demo)?;
+    // Shown as everywhere else: a control character as a visible escape.
+    let title = text::visible_line(&document.title);
+    let content = text::visible(&document.content);
+    let mut flow = Flow::new(&title, lang, demo)?;
 
-    flow.paragraph(Role::H1, TITLE, Weight::Bold, &document.title)?;
+    flow.paragraph(Role::H1, TITLE, Weight::Bold, &title)?;
     flow.gap(4.0);
     flow.paragraph(
         Role::P,
         BODY,
         Weight::Regular,
-        &t(lang, "from", &[("issuer", &document.issuer)]),
+        &t(
+            lang,
+            "from",
+            &[("issuer", &text::visible_line(&document.issuer))],
+        ),
     )?;
     flow.paragraph(
         Role::P,
@@ -146,7 +153,7 @@ pub fn render(
     )?;
     flow.gap(10.0);
     // The text as signed: a paragraph per blank-line-separated block.
-    for block in document.content.split("\n\n") {
+    for block in content.split("\n\n") {
         flow.paragraph(Role::P, BODY, Weight::Regular, block.trim_end_matches('\n'))?;
         flow.gap(LINE * 0.5);
     }
@@ -155,7 +162,11 @@ pub fn render(
     flow.paragraph(Role::H1, TITLE, Weight::Bold, &t(lang, "signature", &[]))?;
     flow.gap(6.0);
     let facts = [
-        t(lang, "signed_by", &[("name", &envelope.signer.name)]),
+        t(
+            lang,
+            "signed_by",
+            &[("name", &text::visible_line(&envelope.signer.name))],
+        ),
         t(
             lang,
             "signed_at",

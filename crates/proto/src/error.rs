@@ -97,6 +97,8 @@ error_codes! {
     UnsupportedContentType = "unsupported_content_type", 422, "Only text/plain documents are supported.";
     /// A title or content is empty or too long.
     InvalidDocument = "invalid_document", 422, "The document title or content is empty or too long.";
+    /// A title or content holds a character that could hide text (PROTOCOL.md, "Text that can be signed").
+    HidingCharacter = "hiding_character", 422, "The document holds a control character that could hide text. Remove it and submit again.";
     /// Fewer than 8 characters.
     PasswordTooShort = "password_too_short", 422, "The password must have at least 8 characters.";
     /// More than 256 characters.
@@ -145,6 +147,11 @@ pub struct ErrorBody {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub locked_until: Option<OffsetDateTime>,
+    /// What exactly was wrong, for the developer of the calling service:
+    /// for `hiding_character`, which character and where. Never for the
+    /// citizen's own errors, and never carrying a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl ErrorResponse {
@@ -156,6 +163,7 @@ impl ErrorResponse {
                 message: code.english().to_owned(),
                 attempts_left: None,
                 locked_until: None,
+                detail: None,
             },
         }
     }

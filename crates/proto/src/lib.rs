@@ -9,6 +9,7 @@ pub mod error;
 pub mod id;
 pub mod secret;
 pub mod signing;
+pub mod text;
 pub mod timestamp;
 pub mod wire;
 

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub attempts_left: Option<u32>,
     pub locked_until: Option<OffsetDateTime>,
+    /// Shown to the caller as `detail`: what exactly was wrong.
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
                 message: self.code.english().to_owned(),
                 attempts_left: self.attempts_left,
                 locked_until: self.locked_until,
+                detail: self.detail.clone(),
             },
         }
     }
@@ -35,13 +38,14 @@ impl From<ErrorCode> for ApiError {
             code,
             attempts_left: None,
             locked_until: None,
+            detail: None,
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}", .0.code.english())]
+    #[error("{}{}", .0.code.english(), .0.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Api(ApiError),
     #[error("database: {0}")]
     Database(#[from] r2d2_sqlite::rusqlite::Error),

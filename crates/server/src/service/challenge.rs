@@ -21,6 +21,7 @@ pub(super) fn refusal(code: ErrorCode, failures: u32, standing: Standing) -> Api
             Standing::Waiting(until) => Some(until),
             _ => None,
         },
+        detail: None,
     }
 }
 

@@ -5,12 +5,12 @@ use kodekort_proto::wire::{
     Document, DocumentStatus, DocumentSummary, ProviderDocumentStatus, SubmitDocument,
     SubmittedDocument,
 };
-use kodekort_proto::{ErrorCode, ProviderKey};
+use kodekort_proto::{text, ErrorCode, ProviderKey};
 
 use super::{
     new_id, normalise_username, Citizen, Provider, Service, MAX_CONTENT_BYTES, MAX_TITLE_CHARS,
 };
-use crate::error::Result;
+use crate::error::{ApiError, Result};
 use crate::store::{DocumentRow, Tx};
 
 impl Service {
@@ -119,6 +119,17 @@ impl Service {
             || content.len() > MAX_CONTENT_BYTES
         {
             return Err(ErrorCode::InvalidDocument.into());
+        }
+        // Refused, never cleaned: the stored bytes are the signed bytes.
+        let hiding = text::check_title(title)
+            .map_err(|f| format!("{f} of the title"))
+            .and_then(|()| text::check_content(content).map_err(|f| format!("{f} of the content")));
+        if let Err(detail) = hiding {
+            return Err(ApiError {
+                detail: Some(detail),
+                ..ErrorCode::HidingCharacter.into()
+            }
+            .into());
         }
         let recipient = normalise_username(recipient);
         let now = self.now();

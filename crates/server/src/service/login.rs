@@ -41,6 +41,7 @@ impl Service {
                     code: ErrorCode::TooManyAttempts,
                     attempts_left: Some(0),
                     locked_until: None,
+                    detail: None,
                 }));
             }
             let reservation = tx.reserve_evaluation(&username, now + EVALUATION_TTL)?;
