@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use kodekort_proto::wire::User;
 use kodekort_proto::Password;
 use kodekort_server::api::{self, Running};
+use kodekort_server::listener::Limits;
 use kodekort_server::{tls, ManualClock, Service};
 use reqwest::StatusCode;
 use rustls::pki_types::pem::PemObject;
@@ -63,19 +64,22 @@ impl TestUser {
     }
 }
 
-/// An HTTPS client that trusts exactly the CA in `ca_pem`.
-pub fn pinned_client(ca_pem: &Path) -> reqwest::Client {
+/// A TLS client configuration that trusts exactly the CA in `ca_pem`.
+pub fn pinned_tls(ca_pem: &Path) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca_pem).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// An HTTPS client that trusts exactly the CA in `ca_pem`.
+pub fn pinned_client(ca_pem: &Path) -> reqwest::Client {
+    let config = pinned_tls(ca_pem);
     reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .https_only(true)
@@ -88,10 +92,17 @@ impl Harness {
     pub async fn start() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(OffsetDateTime::now_utc());
-        Self::start_in(dir, clock).await
+        Self::start_in(dir, clock, Limits::default()).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, clock: ManualClock) -> Harness {
+    /// Starts a server whose listener has `limits`.
+    pub async fn start_with_limits(limits: Limits) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(OffsetDateTime::now_utc());
+        Self::start_in(dir, clock, limits).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, clock: ManualClock, limits: Limits) -> Harness {
         let data = dir.path().to_path_buf();
         let clock2 = clock.clone();
         let service = tokio::task::spawn_blocking(move || Service::open(&data, Arc::new(clock2)))
@@ -103,9 +114,14 @@ impl Harness {
             data_dir: dir.path().to_path_buf(),
         })
         .unwrap();
-        let running = api::start("127.0.0.1:0".parse().unwrap(), config, service.clone())
-            .await
-            .unwrap();
+        let running = api::start_with(
+            "127.0.0.1:0".parse().unwrap(),
+            config,
+            service.clone(),
+            limits,
+        )
+        .await
+        .unwrap();
         let http = pinned_client(&tls::ca_pem(dir.path()));
         Harness {
             addr: running.addr,
@@ -128,7 +144,7 @@ impl Harness {
         } = self;
         running.unwrap().shutdown().await.unwrap();
         drop(service);
-        Self::start_in(dir, clock).await
+        Self::start_in(dir, clock, Limits::default()).await
     }
 
     pub fn data_dir(&self) -> &Path {

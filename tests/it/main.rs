@@ -6,6 +6,7 @@ mod cards;
 mod citizen_flow;
 mod cli;
 mod client;
+mod connections;
 mod demo;
 mod desktop;
 mod hiding_text;

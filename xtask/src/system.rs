@@ -46,6 +46,9 @@ pub const TEST_PACKAGES: &[Need] = &[
     need("/usr/lib/chromium/chromium", "chromium"),
     need("node", "nodejs"),
     need("npm", "npm"),
+    // Common clients that must read the server's refusals (tests/it/connections.rs).
+    need("curl", "curl"),
+    need("python3", "python3"),
 ];
 
 /// To run the real app in tests: a virtual display, WebKit's WebDriver, the

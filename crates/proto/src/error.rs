@@ -61,6 +61,12 @@ error_codes! {
     NotFound = "not_found", 404, "Nothing was found at this address.";
     /// The route exists, the method does not.
     MethodNotAllowed = "method_not_allowed", 405, "This method is not allowed here.";
+    /// The request is not well-formed HTTP/1.1 (its request line or a header line).
+    MalformedHttp = "malformed_http", 400, "The request is not well-formed HTTP.";
+    /// The address (path and query) is longer than the server accepts.
+    UriTooLong = "uri_too_long", 414, "The address is too long.";
+    /// The request headers are larger, or more, than the server accepts.
+    HeadersTooLarge = "headers_too_large", 431, "The request headers are too large.";
     /// Wrong password or unknown username; the two are indistinguishable.
     InvalidCredentials = "invalid_credentials", 401, "The username or password is wrong.";
     /// The code does not match the key that was asked for.

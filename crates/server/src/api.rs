@@ -29,12 +29,19 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Error, Result};
+use crate::listener::{self, Limits};
 use crate::service::{valid_id, Citizen, Provider, Service, MAX_CONTENT_BYTES};
 
 /// Largest request body: a 1 MiB document, JSON-escaped, with room to spare.
 const MAX_BODY_BYTES: usize = 3 * MAX_CONTENT_BYTES;
 /// Longest a request may take from its head arriving to the answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a request body may take to arrive, from its head.
+const BODY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest path and query. Ids, not data, travel in the address.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest header block (names, values and separators, as sent).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -110,7 +117,11 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        let read = tokio::time::timeout(BODY_TIMEOUT, Json::<T>::from_request(req, state));
+        let Ok(parsed) = read.await else {
+            return Err(ErrorCode::RequestTimeout.into());
+        };
+        match parsed {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(match rejection {
                 JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType,
@@ -254,6 +265,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(time_limit))
+        .layer(axum::middleware::from_fn(request_limits))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             Error::from(ErrorCode::InternalError).into_response()
@@ -272,6 +284,33 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Refuses, before any body is read, what is larger than the API takes:
+/// the address, the headers, and a declared body length.
+async fn request_limits(req: Request, next: Next) -> Response {
+    let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Error::from(ErrorCode::UriTooLong).into_response();
+    }
+    // As on the wire: "name: value\r\n".
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return Error::from(ErrorCode::HeadersTooLarge).into_response();
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Error::from(ErrorCode::PayloadTooLarge).into_response();
+    }
+    next.run(req).await
 }
 
 async fn time_limit(req: Request, next: Next) -> Response {
@@ -462,14 +501,14 @@ async fn provider_document(
 /// A running HTTPS server.
 pub struct Running {
     pub addr: SocketAddr,
-    handle: axum_server::Handle,
+    handle: listener::Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
     /// Stops accepting, lets requests in flight finish (up to 10 s), and waits.
     pub async fn shutdown(self) -> Result<()> {
-        self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        self.handle.graceful_shutdown(Duration::from_secs(10));
         self.wait().await
     }
 
@@ -483,30 +522,33 @@ impl Running {
     }
 
     /// A handle to stop the server from elsewhere (a signal handler).
-    pub fn handle(&self) -> axum_server::Handle {
+    pub fn handle(&self) -> listener::Handle {
         self.handle.clone()
     }
 }
 
-/// Binds `listen` and serves HTTPS only. There is no plain-HTTP listener:
-/// a plain request on the port fails the TLS handshake.
+/// Binds `listen` and serves HTTPS only, with the default [`Limits`].
 pub async fn start(
     listen: SocketAddr,
     tls: Arc<rustls::ServerConfig>,
     service: Arc<Service>,
 ) -> Result<Running> {
-    let listener = std::net::TcpListener::bind(listen)
-        .map_err(|e| Error::io(std::path::Path::new(&listen.to_string()), e))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Error::io(std::path::Path::new("listener"), e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::io(std::path::Path::new("listener"), e))?;
-    let handle = axum_server::Handle::new();
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    start_with(listen, tls, service, Limits::default()).await
+}
+
+/// Binds `listen` and serves HTTPS only. There is no plain-HTTP listener:
+/// a plain request on the port fails the TLS handshake.
+pub async fn start_with(
+    listen: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    service: Arc<Service>,
+    limits: Limits,
+) -> Result<Running> {
+    let listen_err = |e| Error::io(std::path::Path::new(&listen.to_string()), e);
+    let listener = listener::Listener::bind(listen, limits).map_err(listen_err)?;
+    let addr = listener.local_addr().map_err(listen_err)?;
+    let handle = listener.handle();
     let app = router(service);
-    let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
-    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    let task = tokio::spawn(listener.serve(tls, app));
     Ok(Running { addr, handle, task })
 }

@@ -16,6 +16,7 @@ use crate::card::NewCard;
 use crate::card_pdf::{self, Size};
 use crate::clock::SystemClock;
 use crate::error::Error;
+use crate::listener::{self, Limits};
 use crate::service::Service;
 use crate::tls::{self, CertSource};
 
@@ -68,6 +69,15 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Most open connections in all (lowered to fit the file-descriptor limit).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections as u32,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Most open connections from one client address (IPv6: one /64). Behind
+    /// a load balancer every client has its address: raise this there.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_per_address as u32,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
 }
 
 #[derive(Debug, Args)]
@@ -284,7 +294,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         },
     };
     let config = tls::server_config(&source)?;
-    let running = crate::api::start(args.listen, config, service).await?;
+    let mut limits = Limits {
+        max_connections: args.max_connections as usize,
+        max_per_address: args.max_connections_per_address as usize,
+        ..Limits::default()
+    };
+    if let Some(fd_limit) = listener::raise_fd_limit() {
+        limits = limits.within_fd_limit(fd_limit);
+        tracing::info!(
+            fd_limit,
+            max_connections = limits.max_connections,
+            max_per_address = limits.max_per_address,
+            "connection caps"
+        );
+    }
+    let running = crate::api::start_with(args.listen, config, service, limits).await?;
     println!("listening on https://{}", running.addr);
     let _ = std::io::stdout().flush();
     if matches!(source, CertSource::DevelopmentCa { .. }) {
@@ -294,7 +318,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
-        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        handle.graceful_shutdown(std::time::Duration::from_secs(10));
     });
     running.wait().await?;
     Ok(())

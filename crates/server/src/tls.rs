@@ -111,6 +111,8 @@ pub fn server_config(source: &CertSource) -> Result<Arc<ServerConfig>, Error> {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| tls_err("certificate and key", e))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only: one set of limits to reason about (ARCHITECTURE.md,
+    // "Connections and their limits"); every client here speaks it.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
