@@ -447,3 +447,61 @@ async fn a_wait_says_when_to_retry_in_the_header() {
     assert_eq!(resp.status(), 401);
     assert!(resp.headers().get("retry-after").is_none());
 }
+
+/// Issue 11: the count of a name with no account lapses 30 days after its
+/// last failure, lock included, and is swept from the database; an
+/// account's count does not lapse.
+#[tokio::test(flavor = "multi_thread")]
+async fn counts_of_names_with_no_account_lapse_and_accounts_do_not() {
+    let h = Harness::start().await;
+    let anna = h.add_user("anna", "Anna Jensen").await;
+    let wrong = |name: &str| json!({"username": name, "password": "not the password"});
+    // Two unknown names are locked, an account gets three failures.
+    // A day apart, each failure is past the wait (at most 24 h) of the one before.
+    for _ in 0..20 {
+        for name in ["ghost", "phantom"] {
+            let (status, body) = h.post("/login", None, wrong(name)).await;
+            assert_error(status, &body, 401, "invalid_credentials");
+        }
+        h.clock.advance(time::Duration::days(1));
+    }
+    for name in ["ghost", "phantom"] {
+        let (status, body) = h.post("/login", None, wrong(name)).await;
+        assert_error(status, &body, 423, "card_locked");
+    }
+    for _ in 0..3 {
+        let (status, body) = h.post("/login", None, wrong("anna")).await;
+        assert_error(status, &body, 401, "invalid_credentials");
+    }
+    let rows = |h: &Harness| -> Vec<String> {
+        let db = rusqlite::Connection::open(h.data_dir().join("kodekort.sqlite3")).unwrap();
+        let mut q = db
+            .prepare("SELECT username FROM throttle ORDER BY username")
+            .unwrap();
+        q.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(rows(&h), ["anna", "ghost", "phantom"]);
+
+    // 29 days after the last failure, the lock holds.
+    h.clock.advance(time::Duration::days(28));
+    let (status, body) = h.post("/login", None, wrong("ghost")).await;
+    assert_error(status, &body, 423, "card_locked");
+
+    // Past it, "phantom" starts again at the first failure, and the sweep
+    // forgot "ghost" too, which nobody tried; "anna" still counts.
+    h.clock.advance(time::Duration::days(2));
+    let (status, body) = h.post("/login", None, wrong("phantom")).await;
+    assert_error(status, &body, 401, "invalid_credentials");
+    assert_eq!(body["error"]["attempts_left"], 4);
+    assert_eq!(rows(&h), ["anna", "phantom"]);
+    let (status, body) = h.post("/login", None, wrong("anna")).await;
+    assert_error(status, &body, 401, "invalid_credentials");
+    assert_eq!(
+        body["error"]["attempts_left"], 1,
+        "anna's 3 failures did not lapse"
+    );
+    let _ = anna;
+}

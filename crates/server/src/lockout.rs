@@ -12,6 +12,9 @@ pub const LOCK_AT: u32 = 20;
 pub const FIRST_WAIT: Duration = Duration::minutes(15);
 /// The longest wait.
 pub const MAX_WAIT: Duration = Duration::hours(24);
+/// A count for a name with no account is forgotten this long after its
+/// last failure (ARCHITECTURE.md, "Counts for names with no account lapse").
+pub const UNKNOWN_NAME_LAPSE: Duration = Duration::days(30);
 
 /// Where an account stands after `failures` consecutive failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

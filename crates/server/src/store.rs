@@ -110,6 +110,11 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX evaluations_by_username ON evaluations(username, expires_at);
     ",
+    // 3: counts for names with no account lapse (lockout::UNKNOWN_NAME_LAPSE);
+    // the sweep finds them by the time of the last failure.
+    "
+    CREATE INDEX throttle_by_last_failure ON throttle(last_failure_at);
+    ",
 ];
 
 /// The database of one data dir.
@@ -657,6 +662,21 @@ impl Tx<'_> {
     pub fn release_evaluation(&self, id: i64) -> Result<()> {
         self.0
             .execute("DELETE FROM evaluations WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Forgets the counts of names with no account whose last failure was
+    /// before `before`: this name's, and up to 64 others.
+    pub fn forget_lapsed_failures(&self, username: &str, before: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "DELETE FROM throttle WHERE username IN (
+                 SELECT t.username FROM throttle t
+                 WHERE t.last_failure_at < ?2
+                   AND (t.username = ?1 OR t.username IN (
+                       SELECT username FROM throttle WHERE last_failure_at < ?2 LIMIT 64))
+                   AND NOT EXISTS (SELECT 1 FROM users u WHERE u.username = t.username))",
+            params![username, ts(before)],
+        )?;
         Ok(())
     }
 

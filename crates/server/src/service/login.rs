@@ -31,6 +31,7 @@ impl Service {
         // and wrong ones answer alike.
         let now = self.now();
         let (user, reservation) = self.write_outcome(|tx| {
+            tx.forget_lapsed_failures(&username, now - lockout::UNKNOWN_NAME_LAPSE)?;
             self.settle_challenges(tx, &username, false)?;
             if let Err(refused) = self.check_standing(tx, &username)? {
                 return Ok(Err(refused));
