@@ -13,6 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 use kodekort_proto::signing::sha256_hex;
+use kodekort_server::listener::{self, Limits};
 use kodekort_server::tls;
 use serde_json::Value;
 
@@ -46,7 +47,7 @@ pub struct Proxy {
     pub addr: SocketAddr,
     dir: tempfile::TempDir,
     shared: Arc<Shared>,
-    handle: axum_server::Handle,
+    handle: listener::Handle,
 }
 
 impl Proxy {
@@ -67,16 +68,11 @@ impl Proxy {
         let app = axum::Router::new()
             .fallback(forward)
             .with_state(shared.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
+        let listener =
+            listener::Listener::bind("127.0.0.1:0".parse().unwrap(), Limits::default()).unwrap();
         let addr = listener.local_addr().unwrap();
-        let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(
-            listener,
-            axum_server::tls_rustls::RustlsConfig::from_config(config),
-        )
-        .handle(handle.clone());
-        tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        let handle = listener.handle();
+        tokio::spawn(listener.serve(config, app));
         Proxy {
             addr,
             dir,
@@ -103,7 +99,7 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.handle.shutdown();
+        self.handle.graceful_shutdown(std::time::Duration::ZERO);
     }
 }
 

@@ -1,8 +1,9 @@
 //! Project tasks, run as `cargo xtask <task>` (the rust-analyzer pattern:
 //! Rust instead of shell scripts, so they work wherever cargo does).
 //!
-//! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, every test
-//!   (Rust, the UI in Chromium, the real app under Xvfb, its AT-SPI tree).
+//! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, the advisory
+//!   audit, every test (Rust, the UI in Chromium, the real app under Xvfb, its AT-SPI tree).
+//! - `cargo xtask audit`: `cargo audit` against the RustSec snapshot, offline.
 //! - `cargo xtask demo`: the desktop app in demo mode (backend embedded).
 //! - `cargo xtask bench [backend|client]`: benchmarks (figures in BENCHMARKS.md).
 
@@ -18,7 +19,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test             install missing system packages, then fmt check, clippy -D warnings, all tests
+  test             install missing system packages, then fmt check, clippy -D warnings, audit, all tests
+  audit            cargo audit against ../shared/advisory-db (offline); findings are fixed or
+                   justified in .cargo/audit.toml
   demo             open the desktop app in demo mode (needs a display; says what to do without one)
   screenshots      every screen of the real app, Danish and English, into docs/screenshots/
   bench [backend|client|app]
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["test"] => test(),
+        ["audit"] => audit(),
         ["demo"] => demo::run(),
         ["screenshots"] => screenshots(),
         ["bench"] => bench("backend")
@@ -101,6 +105,7 @@ fn test() -> Result<()> {
         "warnings",
     ]);
     run(clippy)?;
+    audit()?;
     // The tests run the binaries (operator CLI, `kodekort`); build them first.
     let mut bins = cargo();
     bins.args(["build", "--workspace", "--bins", "--locked"]);
@@ -110,6 +115,46 @@ fn test() -> Result<()> {
     run(tests)?;
     ui_tests()?;
     desktop_tests()
+}
+
+/// The RustSec snapshot beside the checkout: CI reaches only the package
+/// registries, so the database is not fetched.
+const ADVISORY_DB: &str = "../shared/advisory-db";
+
+/// Known advisories against `Cargo.lock`. Every finding, warnings included,
+/// fails unless `.cargo/audit.toml` ignores it with a reason.
+fn audit() -> Result<()> {
+    let db = root().join(ADVISORY_DB);
+    if !db.join("crates").is_dir() {
+        eprintln!(
+            "xtask: skipping cargo audit: no advisory database at {}. \
+             Put a RustSec advisory-db checkout there to run it.",
+            db.display()
+        );
+        return Ok(());
+    }
+    let bin = root().join("target/tools/bin/cargo-audit");
+    if !bin.exists() {
+        let mut install = cargo();
+        install.args([
+            "install",
+            "cargo-audit",
+            "--version",
+            "=0.22.2",
+            "--locked",
+            "--root",
+            "target/tools",
+        ]);
+        run(install)?;
+    }
+    let mut audit = Command::new(bin);
+    audit
+        .current_dir(root())
+        .arg("audit")
+        .arg("--db")
+        .arg(&db)
+        .args(["--no-fetch", "--stale", "--deny", "warnings"]);
+    run(audit)
 }
 
 /// Builds what the real-app tasks need: the binaries, tauri-driver, npm packages.

@@ -158,7 +158,8 @@ impl Listener {
         let grace = loop {
             tokio::select! {
                 changed = stop.changed() => {
-                    // A dropped handle stops the server too.
+                    // `_handle` keeps a sender alive, so this is a real request
+                    // to stop: a server runs until asked, like a spawned task.
                     break changed.ok().and(*stop.borrow()).unwrap_or_default();
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
