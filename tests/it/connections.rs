@@ -177,7 +177,12 @@ fn p99(mut latencies: Vec<Duration>) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_thousand_slow_connections_from_one_address_leave_a_normal_login_fast() {
     // The test holds both ends of 4,000 connections.
-    listener::raise_fd_limit();
+    let fd_limit = listener::raise_fd_limit().unwrap_or(0);
+    assert!(
+        fd_limit >= 4_500,
+        "this test holds 4,000 sockets, and the file-descriptor limit is {fd_limit}: \
+         raise the hard limit (ulimit -Hn) to at least 4,500"
+    );
     let attacker: IpAddr = "127.0.0.2".parse().unwrap();
 
     // With the default caps, the one address gets 256 connections; the
