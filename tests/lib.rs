@@ -90,9 +90,7 @@ pub fn pinned_client(ca_pem: &Path) -> reqwest::Client {
 impl Harness {
     /// Starts a server on a fresh data dir.
     pub async fn start() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = ManualClock::new(OffsetDateTime::now_utc());
-        Self::start_in(dir, clock, Limits::default()).await
+        Self::start_with_limits(Limits::default()).await
     }
 
     /// Starts a server whose listener has `limits`.

@@ -420,6 +420,13 @@ fn big_body(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// The output of a client program that must have succeeded.
+fn stdout_of(program: &str, output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{program}: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_over_the_limit_reaches_curl_and_python_as_the_json_413() {
     let h = Harness::start().await;
@@ -442,12 +449,7 @@ async fn a_body_over_the_limit_reaches_curl_and_python_as_the_json_413() {
         .output()
         .await
         .expect("curl runs (Debian package curl)");
-    let out = String::from_utf8_lossy(&curl.stdout);
-    assert!(
-        curl.status.success(),
-        "curl: {}",
-        String::from_utf8_lossy(&curl.stderr)
-    );
+    let out = stdout_of("curl", &curl);
     let (json, status) = out.rsplit_once('\n').unwrap();
     assert_eq!(status, "413", "{out}");
     let json: Value = serde_json::from_str(json).unwrap();
@@ -475,12 +477,7 @@ print(*post(body=(body[i:i + 65536] for i in range(0, len(body), 65536)), encode
         .output()
         .await
         .expect("python3 runs");
-    let out = String::from_utf8_lossy(&python.stdout);
-    assert!(
-        python.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&python.stderr)
-    );
+    let out = stdout_of("python3", &python);
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
         ["413 payload_too_large", "413 payload_too_large"]

@@ -133,21 +133,7 @@ fn audit() -> Result<()> {
         );
         return Ok(());
     }
-    let bin = root().join("target/tools/bin/cargo-audit");
-    if !bin.exists() {
-        let mut install = cargo();
-        install.args([
-            "install",
-            "cargo-audit",
-            "--version",
-            "=0.22.2",
-            "--locked",
-            "--root",
-            "target/tools",
-        ]);
-        run(install)?;
-    }
-    let mut audit = Command::new(bin);
+    let mut audit = Command::new(tool("cargo-audit", "=0.22.2")?);
     audit
         .current_dir(root())
         .arg("audit")
@@ -220,14 +206,19 @@ fn bench_app() -> Result<()> {
 
 /// tauri-driver, installed under target/tools (about a minute, once).
 fn tauri_driver() -> Result<PathBuf> {
-    let bin = root().join("target/tools/bin/tauri-driver");
+    tool("tauri-driver", "^2")
+}
+
+/// A cargo-installed tool, installed once under `target/tools`.
+fn tool(name: &str, version: &str) -> Result<PathBuf> {
+    let bin = root().join("target/tools/bin").join(name);
     if !bin.exists() {
         let mut install = cargo();
         install.args([
             "install",
-            "tauri-driver",
+            name,
             "--version",
-            "^2",
+            version,
             "--locked",
             "--root",
             "target/tools",

@@ -177,7 +177,7 @@ impl Listener {
                         }
                         // Closed at once: the client sees the connection end
                         // before any TLS, and no task or buffer is spent on it.
-                        Err(full) => full.log(peer),
+                        Err(cap) => slots.log_refusal(cap, peer),
                     },
                     Err(e) => {
                         // Out of descriptors, or an aborted connection: wait a
@@ -237,12 +237,11 @@ async fn serve_connection(
 }
 
 /// Counts open connections, in all and per client address.
-#[derive(Clone)]
 struct Slots {
     total: Arc<Semaphore>,
     per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
     max_per_address: usize,
-    last_warning: Arc<Mutex<Option<Instant>>>,
+    last_warning: Mutex<Option<Instant>>,
 }
 
 /// One open connection's place; given back on drop.
@@ -264,55 +263,40 @@ impl Drop for Slot {
     }
 }
 
-/// Which cap refused a connection.
-struct Full {
-    cap: &'static str,
-    slots: Slots,
-}
-
-impl Full {
+impl Slots {
     /// Warns at most every 10 s: a flood must not become a flood of logs.
-    fn log(&self, peer: SocketAddr) {
-        let mut last = self
-            .slots
-            .last_warning
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+    fn log_refusal(&self, cap: &'static str, peer: SocketAddr) {
+        let mut last = self.last_warning.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(10)) {
             *last = Some(now);
-            tracing::warn!(cap = self.cap, peer = %peer.ip(), "connection refused at the cap");
+            tracing::warn!(cap, peer = %peer.ip(), "connection refused at the cap");
         } else {
-            tracing::debug!(cap = self.cap, peer = %peer.ip(), "connection refused at the cap");
+            tracing::debug!(cap, peer = %peer.ip(), "connection refused at the cap");
         }
     }
-}
 
-impl Slots {
     fn new(limits: &Limits) -> Slots {
         Slots {
             total: Arc::new(Semaphore::new(limits.max_connections)),
             per_address: Arc::default(),
             max_per_address: limits.max_per_address,
-            last_warning: Arc::default(),
+            last_warning: Mutex::default(),
         }
     }
 
-    fn take(&self, peer: IpAddr) -> Result<Slot, Full> {
-        let full = |cap| Full {
-            cap,
-            slots: self.clone(),
-        };
+    /// A place for a connection from `peer`, or the name of the cap it hit.
+    fn take(&self, peer: IpAddr) -> Result<Slot, &'static str> {
         let total = self
             .total
             .clone()
             .try_acquire_owned()
-            .map_err(|_| full("total"))?;
+            .map_err(|_| "total")?;
         let address = client_address(peer);
         let mut counts = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
         let count = counts.entry(address).or_insert(0);
         if *count >= self.max_per_address {
-            return Err(full("per address"));
+            return Err("per address");
         }
         *count += 1;
         Ok(Slot {
@@ -355,7 +339,7 @@ mod tests {
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let first = slots.take(a).ok().unwrap();
         let _second = slots.take(a).ok().unwrap();
-        assert_eq!(slots.take(a).err().map(|f| f.cap), Some("per address"));
+        assert_eq!(slots.take(a).err(), Some("per address"));
         assert!(slots.take(b).is_ok(), "another address is not affected");
         drop(first);
         assert!(slots.take(a).is_ok(), "a closed connection frees its place");
@@ -367,7 +351,7 @@ mod tests {
         let _a = slots.take("192.0.2.1".parse().unwrap()).ok().unwrap();
         let _b = slots.take("192.0.2.2".parse().unwrap()).ok().unwrap();
         let refused = slots.take("192.0.2.3".parse().unwrap()).err();
-        assert_eq!(refused.map(|f| f.cap), Some("total"));
+        assert_eq!(refused, Some("total"));
     }
 
     #[test]
