@@ -245,6 +245,33 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
         .run(tauri::generate_context!())
 }
 
+/// Where no session bus is offered (no `DBUS_SESSION_BUS_ADDRESS`, no
+/// `$XDG_RUNTIME_DIR/bus`), GLib and libdbus would "autolaunch" one with
+/// `dbus-launch`: a daemon that lives as long as the X display, long after
+/// the app. A bus that only this app knows holds no keyring and no screen
+/// reader, so the app says instead that there is no bus: the session is
+/// then kept in memory, as the app tells the citizen. Call it first in
+/// `main`, before any thread starts (it sets an environment variable).
+pub fn no_session_bus_autolaunch() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
+        return;
+    }
+    let user_bus = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(|d| std::path::Path::new(&d).join("bus"));
+    if user_bus.is_some_and(|bus| bus.exists()) {
+        return;
+    }
+    // An address that fails at once, with a name that says why.
+    std::env::set_var(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/kodekort-no-session-bus",
+    );
+}
+
 /// On Linux, a window needs an X11 or Wayland display. Without one GTK
 /// would abort with a cryptic message; say what to do instead.
 pub fn display_problem() -> Option<String> {

@@ -7,6 +7,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread: it may set an environment variable.
+    kodekort_desktop::no_session_bus_autolaunch();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--version") {
         println!(

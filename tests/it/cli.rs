@@ -217,6 +217,13 @@ async fn with_the_os_keyring_login_sign_export_and_verify_are_separate_commands(
     let ca = h.data_dir().join("ca.pem").to_str().unwrap().to_owned();
     let trust = h.data_dir().join("trust.json").to_str().unwrap().to_owned();
     let pdf = h.data_dir().join("signed.pdf").to_str().unwrap().to_owned();
+    let other = Harness::start().await;
+    let other_trust = other
+        .data_dir()
+        .join("trust.json")
+        .to_str()
+        .unwrap()
+        .to_owned();
     let done = tokio::task::spawn_blocking(move || {
         let keyring = Keyring::start();
         let mut env = keyring.env();
@@ -256,8 +263,35 @@ async fn with_the_os_keyring_login_sign_export_and_verify_are_separate_commands(
         assert_eq!(code, Some(0), "{docs} {err}");
         let docs: Value = serde_json::from_str(&docs).unwrap();
         let id = docs[0]["id"].as_str().unwrap().to_owned();
+        // With no root pinned, or another server's, no code is asked for,
+        // none is spent, and no prompt is left open to count as a failure.
+        let (_, card_before, _) = run(&["--json", "card"]);
+        let unpinned: Vec<(&str, &str)> = env
+            .iter()
+            .filter(|(name, _)| *name != "KODEKORT_TRUST")
+            .copied()
+            .collect();
+        let mut other_root = unpinned.clone();
+        other_root.push(("KODEKORT_TRUST", other_trust.as_str()));
+        for env in [&unpinned, &other_root] {
+            let session = Session::start_with(&["sign", &id], env);
+            // No answer will come: a prompt would meet the end of input.
+            drop(session.stdin);
+            let refused = session.child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&refused.stderr);
+            assert_eq!(refused.status.code(), Some(5), "{err}");
+            assert!(
+                err.contains("No code was asked for") && err.contains("--trust FILE"),
+                "{err}"
+            );
+            assert!(!err.contains("Code for key"), "{err}");
+        }
+        let (_, card_after, _) = run(&["--json", "card"]);
+        assert_eq!(card_before, card_after);
+
         let mut sign = Session::start_with(&["--json", "sign", &id], &env);
         let ch = sign.until("challenge");
+        assert_eq!(ch["challenge"]["attempts_left"], 5, "{ch}");
         sign.send(&anna.code(ch["challenge"]["key"].as_str().unwrap()));
         assert_eq!(sign.until("verdict")["verdict"], "valid");
         assert_eq!(sign.child.wait().unwrap().code(), Some(0));
@@ -352,4 +386,50 @@ fn the_class_kit_is_printed_from_the_cli() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/dir/kit.pdf"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_piped_demo_reads_as_a_transcript_quits_a_code_prompt_and_gives_local_times() {
+    let input = "login demo1\nkodekort-demo-1\nquit\ndocuments\n\
+                 scenario demo2 card-locked\nlogin demo2\nkodekort-demo-2\nquit\n";
+    let out = run_bin(
+        "kodekort",
+        &["--lang", "en", "demo"],
+        &[
+            ("KODEKORT_CONFIG", "/nonexistent/kodekort.toml"),
+            // No summer time, so the zone's name is the same all year.
+            ("TZ", "Asia/Tokyo"),
+        ],
+        input,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Every question and command is on a line of its own, in order.
+    let lines: Vec<&str> = err.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{err}"))
+    };
+    let order = [
+        at("demo> login demo1"),
+        at("Password:"),
+        at("Code for key"),
+        at("Stopped without a code."),
+        at("demo> documents"),
+        at("You are not logged in."),
+        at("demo> login demo2"),
+        at("Too many failed attempts."),
+        at("demo> quit"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{err}");
+    // `quit` left the prompt and was not sent as a code.
+    assert!(!err.contains("A code has 6 digits"), "{err}");
+    // Times in the computer's zone, named.
+    let answer = lines[at("Answer before")];
+    let wait = lines[at("Too many failed attempts.")];
+    for line in [answer, wait] {
+        assert!(line.contains(" JST") && !line.contains("UTC"), "{line}");
+    }
 }

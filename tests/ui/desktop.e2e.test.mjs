@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { root } from './harness.mjs';
-import { startXvfb, startDriver, privateEnv, Session, codeFromCard } from './desktop.js';
+import { spawn } from 'node:child_process';
+import { APP, startXvfb, startDriver, privateEnv, Session, codeFromCard } from './desktop.js';
 
 let xvfb;
 let driver;
@@ -148,5 +149,50 @@ test('the real app: a mock class: demo, two learners log in with the on-screen c
     await session.screenshot(path.join(shots, 'card-locked.png'));
   } finally {
     await session.end();
+  }
+});
+
+/** Processes on `display` whose command starts with `name` (read from /proc). */
+function processesOn(display, name) {
+  const found = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+      if (path.basename(cmd) !== name) continue;
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (env.includes(`DISPLAY=${display}`)) found.push(pid);
+    } catch {
+      // Gone while we looked, or not ours to read.
+    }
+  }
+  return found;
+}
+
+test('the real app without a session bus starts no D-Bus daemon that outlives it', async (t) => {
+  // A display of its own, so nothing else started on it is counted.
+  const own = await startXvfb();
+  t.after(() => own.stop());
+  const env = privateEnv(own.display);
+  delete env.DBUS_SESSION_BUS_ADDRESS;
+  // The accessibility bridge is what asks for the bus: keep it on, as a citizen has it.
+  delete env.NO_AT_BRIDGE;
+  const app = spawn(APP, ['--demo'], { env, stdio: 'ignore' });
+  const exited = new Promise((resolve) => app.once('exit', resolve));
+  // Until its web process runs: the window is up, the bridge has asked.
+  const end = Date.now() + 20000;
+  const webProcess = () => fs.readdirSync('/proc').some((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[3] === String(app.pid)
+        && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('WebKitWebProcess');
+    } catch { return false; }
+  });
+  while (!webProcess() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(webProcess(), 'the app opened its web view');
+  await new Promise((r) => setTimeout(r, 2000));
+  app.kill('SIGTERM');
+  await exited;
+  await new Promise((r) => setTimeout(r, 500));
+  for (const name of ['dbus-launch', 'dbus-daemon']) {
+    assert.deepEqual(processesOn(own.display, name), [], `a ${name} was left behind`);
   }
 });

@@ -36,6 +36,9 @@ export function privateEnv(display) {
     KODEKORT_CONFIG: path.join(home, 'kodekort.toml'),
     LANG: 'en_GB.UTF-8',
     NO_AT_BRIDGE: '1',
+    // No session bus here: without an address, the drivers (GLib programs)
+    // would autolaunch one that outlives the test.
+    DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/e2e-no-session-bus',
   };
 }
 

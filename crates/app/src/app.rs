@@ -568,7 +568,9 @@ impl App {
                 .as_mut()
                 .filter(|s| s.displayed().id() == id)
                 .ok_or(AppError::NotDisplayed)?;
-            signing.request_challenge(conn.api(), token).await?;
+            signing
+                .request_challenge(conn.api(), token, conn.roots())
+                .await?;
             inner.sign_prompt()
         })
         .await

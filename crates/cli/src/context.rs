@@ -163,10 +163,10 @@ impl Context {
                 "expires",
                 &[(
                     "time",
-                    &kodekort_client::error::format_time(prompt_state.expires_at),
+                    &kodekort_client::error::format_local_time(prompt_state.expires_at),
                 )],
             ));
-            let typed = prompt::ask(&out.t("code", &[("key", &prompt_state.key)]))?;
+            let typed = prompt::ask_code(&out.t("code", &[("key", &prompt_state.key)]))?;
             // A typo or a wrong code leaves the login at the code step: say why
             // and ask again. Any other state ends the command with the refusal.
             if let Err(err) = out.progress(login.submit_code(conn.api(), &typed)).await {
@@ -323,7 +323,7 @@ impl Context {
         let displayed = Displayed::new(doc)?;
         show_text(out, &displayed);
         let mut signing = Signing::new(displayed);
-        out.progress(signing.request_challenge(conn.api(), &token))
+        out.progress(signing.request_challenge(conn.api(), &token, conn.roots()))
             .await?;
         loop {
             let prompt_state = match signing.state() {
@@ -341,7 +341,7 @@ impl Context {
                 _ => return Err(ClientError::ChallengeMissing.into()),
             };
             self.show_prompt(&prompt_state);
-            let typed = prompt::ask(&out.t("code", &[("key", &prompt_state.key)]))?;
+            let typed = prompt::ask_code(&out.t("code", &[("key", &prompt_state.key)]))?;
             let submitted = signing.submit_code(conn.api(), &token, &typed, conn.roots());
             if let Err(err) = out.progress(submitted).await {
                 if !matches!(signing.state(), SignState::Challenged(_)) {
@@ -433,7 +433,7 @@ pub fn card_lines(out: &Out, card: &CardStatus) -> Vec<String> {
     if let Some(until) = card.locked_until {
         lines.push(out.t(
             "card_waiting",
-            &[("until", &kodekort_client::error::format_time(until))],
+            &[("until", &kodekort_client::error::format_local_time(until))],
         ));
     }
     lines

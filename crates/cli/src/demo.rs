@@ -96,6 +96,9 @@ pub async fn run(accounts: usize, out: &Out) -> Result<u8, CliError> {
         let mut line = String::new();
         match std::io::stdin().lock().read_line(&mut line) {
             Ok(0) => break,
+            // Piped input: the command is said after the prompt, so a
+            // transcript reads as a session.
+            Ok(_) if !interactive => eprintln!("demo> {}", line.trim_end()),
             Ok(_) => {}
             Err(e) => {
                 // Said, then the demo ends as at the end of input.

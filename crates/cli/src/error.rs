@@ -18,6 +18,9 @@ pub enum CliError {
     /// Standard input ended where an answer was expected.
     #[error("the input ended before an answer")]
     InputEnded,
+    /// `quit` or `exit` at a code prompt: the step is left unanswered.
+    #[error("stopped at the code prompt")]
+    Stopped,
     /// The demo engine could not start, reset, or do what was asked.
     #[error(transparent)]
     Demo(#[from] DemoError),
@@ -35,6 +38,7 @@ impl CliError {
             CliError::Client(e) => e.code(),
             CliError::Input(_) => "input_unreadable",
             CliError::InputEnded => "input_ended",
+            CliError::Stopped => "stopped_at_code",
             CliError::Demo(e) => e.code(),
             CliError::NoSuchDemoKey(_) => "no_such_demo_key",
             CliError::Runtime(_) => "runtime_failed",
@@ -46,6 +50,7 @@ impl CliError {
     pub const LOCAL_CODES: &'static [&'static str] = &[
         "input_unreadable",
         "input_ended",
+        "stopped_at_code",
         "no_such_demo_key",
         "runtime_failed",
     ];
@@ -64,7 +69,7 @@ impl CliError {
             CliError::Client(e) => client_exit_code(e),
             CliError::Input(_) | CliError::InputEnded => exit::USAGE,
             CliError::Demo(DemoError::NoSuchAccount(_)) | CliError::NoSuchDemoKey(_) => exit::USAGE,
-            CliError::Demo(_) | CliError::Runtime(_) => exit::OTHER,
+            CliError::Stopped | CliError::Demo(_) | CliError::Runtime(_) => exit::OTHER,
         }
     }
 }
@@ -98,6 +103,8 @@ fn client_exit_code(err: &ClientError) -> u8 {
         // A file that holds no signature, or a trust file whose key id is
         // not its key's: the signature is not valid, for a stated reason.
         ClientError::NotASignedFile(_) | ClientError::TrustKeyMismatch(_) => exit::VERIFY_FAILED,
+        // The server's signing identity is not one this computer trusts.
+        ClientError::RootNotPinned { .. } => exit::NETWORK,
         _ => exit::OTHER,
     }
 }

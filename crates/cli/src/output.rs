@@ -63,7 +63,9 @@ impl Out {
             println!(
                 "{}",
                 json!({"challenge": {"card_serial": serial, "key": key,
-                    "expires_at": kodekort_client::error::format_time(expires_at),
+                    "expires_at": expires_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
                     "attempts_left": attempts_left}})
             );
         } else {

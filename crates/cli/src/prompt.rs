@@ -1,6 +1,8 @@
 //! Reading what the citizen types: visible for usernames and codes, hidden
 //! for passwords on a terminal; plain lines from stdin when it is not a
-//! terminal (scripts, tests, screen-reader users piping input).
+//! terminal (scripts, tests, screen-reader users piping input). The prompt
+//! is always said, on stderr: on a terminal the answer follows on its line;
+//! otherwise it is a line of its own, so a transcript shows what was asked.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -22,13 +24,34 @@ fn read_line() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// A visible answer (username, code); the prompt only on a terminal.
-pub fn ask(prompt: &str) -> Result<String, CliError> {
+/// Says `prompt` on stderr, where the answer is typed after it on a
+/// terminal, or as a line of its own when input comes from elsewhere.
+fn show(prompt: &str) {
     if std::io::stdin().is_terminal() {
         eprint!("{prompt}");
         let _ = std::io::stderr().flush();
+    } else {
+        eprintln!("{}", prompt.trim_end());
     }
+}
+
+/// The words that leave a code prompt instead of answering it.
+const STOP_WORDS: [&str; 2] = ["quit", "exit"];
+
+/// A visible answer (a username).
+pub fn ask(prompt: &str) -> Result<String, CliError> {
+    show(prompt);
     read_line()
+}
+
+/// The answer at a code prompt: the typed code, or [`CliError::Stopped`]
+/// for `quit` or `exit` (a code is digits, so neither can be one).
+pub fn ask_code(prompt: &str) -> Result<String, CliError> {
+    let typed = ask(prompt)?;
+    if STOP_WORDS.contains(&typed.trim().to_lowercase().as_str()) {
+        return Err(CliError::Stopped);
+    }
+    Ok(typed)
 }
 
 /// A password: hidden on a terminal, a plain line otherwise.
@@ -38,6 +61,7 @@ pub fn ask_password(prompt: &str) -> Result<Password, CliError> {
             .map(Password::new)
             .map_err(CliError::Input)
     } else {
+        show(prompt);
         read_line().map(Password::new)
     }
 }

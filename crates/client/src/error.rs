@@ -65,6 +65,11 @@ pub enum ClientError {
     TrustKeyMismatch(PathBuf),
     #[error("{} is not a Kodekort signed copy or envelope", .0.display())]
     NotASignedFile(PathBuf),
+    /// The server certifies signatures with a root this client has not
+    /// pinned, so no signature from it could be confirmed: refused before a
+    /// code is spent.
+    #[error("the server's signature root {key_id} is not pinned")]
+    RootNotPinned { key_id: String },
     #[error("PDF: {0}")]
     Pdf(String),
 }
@@ -94,6 +99,7 @@ impl ClientError {
             ClientError::FileUnwritable { .. } => "file_unwritable",
             ClientError::TrustKeyMismatch(_) => "trust_key_mismatch",
             ClientError::NotASignedFile(_) => "not_a_signed_file",
+            ClientError::RootNotPinned { .. } => "trust_root_not_pinned",
             ClientError::Pdf(_) => "pdf_failed",
         }
     }
@@ -120,6 +126,7 @@ impl ClientError {
         "file_unwritable",
         "trust_key_mismatch",
         "not_a_signed_file",
+        "trust_root_not_pinned",
         "pdf_failed",
     ];
 
@@ -130,7 +137,7 @@ impl ClientError {
             ClientError::Server {
                 locked_until: Some(t),
                 ..
-            } => format_time(*t),
+            } => format_local_time(*t),
             _ => String::new(),
         };
         let mut text = catalogue::text(lang, "error", self.code(), &[("until", &until)]);
@@ -166,7 +173,23 @@ impl ClientError {
     }
 }
 
-/// A time as a citizen reads it: UTC, to the minute.
+/// A time as a citizen reads it on this computer: local time, to the
+/// minute, with the zone's abbreviation so a wait is never misread. UTC
+/// where the computer's zone cannot be found.
+pub fn format_local_time(t: OffsetDateTime) -> String {
+    let zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+    format_in_zone(t, zone)
+}
+
+fn format_in_zone(t: OffsetDateTime, zone: jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_second(t.unix_timestamp()) {
+        Ok(ts) => ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+        Err(_) => format_time(t),
+    }
+}
+
+/// A time in a document that travels (a signed copy, a verdict): UTC, to
+/// the minute, the same wherever it is read.
 pub fn format_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
@@ -200,6 +223,22 @@ mod tests {
     }
 
     #[test]
+    fn times_are_local_with_the_zone_named() {
+        let winter = time::macros::datetime!(2026-11-26 14:15 UTC);
+        let summer = time::macros::datetime!(2026-07-01 08:05 UTC);
+        let copenhagen = jiff::tz::TimeZone::get("Europe/Copenhagen").unwrap();
+        assert_eq!(
+            format_in_zone(winter, copenhagen.clone()),
+            "2026-11-26 15:15 CET"
+        );
+        assert_eq!(format_in_zone(summer, copenhagen), "2026-07-01 10:05 CEST");
+        assert_eq!(
+            format_in_zone(winter, jiff::tz::TimeZone::UTC),
+            "2026-11-26 14:15 UTC"
+        );
+    }
+
+    #[test]
     fn messages_carry_attempts_and_wait() {
         let err = ClientError::Server {
             code: ErrorCode::InvalidCode,
@@ -215,7 +254,8 @@ mod tests {
             attempts_left: Some(15),
             locked_until: Some(time::macros::datetime!(2026-11-26 14:15 UTC)),
         };
-        assert!(wait.message(Lang::Da).contains("kl. 2026-11-26 14:15 UTC"));
+        let shown = format_local_time(time::macros::datetime!(2026-11-26 14:15 UTC));
+        assert!(wait.message(Lang::Da).contains(&format!("kl. {shown}")));
         // Raw transport text stays out of the message.
         let tls = ClientError::ServerIdentity("invalid peer certificate: UnknownIssuer".into());
         assert!(!tls.message(Lang::En).contains("UnknownIssuer"));

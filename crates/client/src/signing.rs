@@ -121,12 +121,25 @@ impl Signing {
     }
 
     /// "Sign": asks for a code bound to the displayed bytes' hash. Also the
-    /// way to a new key after a prompt expired.
+    /// way to a new key after a prompt expired. First the server's root is
+    /// compared with the pinned ones (and the demo root): a signature this
+    /// client could not confirm is refused before any code is spent.
     pub async fn request_challenge(
         &mut self,
         api: &ApiClient,
         token: &Token,
+        roots: &[TrustRoot],
     ) -> Result<&SignState> {
+        // The server's word is only compared, never trusted: a server that
+        // names a pinned root but signs with another still fails the check
+        // of the envelope after the code.
+        let offered = api.trust().await?;
+        let demo = crate::verify::demo_root();
+        if offered.key_id != demo.key_id && !roots.iter().any(|r| r.key_id == offered.key_id) {
+            return Err(ClientError::RootNotPinned {
+                key_id: offered.key_id,
+            });
+        }
         match api
             .begin_sign(token, self.displayed.id(), self.displayed.sha256())
             .await
