@@ -4,6 +4,7 @@
 //! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, the advisory
 //!   audit, every test (Rust, the UI in Chromium, the real app under Xvfb, its AT-SPI tree).
 //! - `cargo xtask audit`: `cargo audit` against the RustSec snapshot, offline.
+//! - `cargo xtask deny`: `cargo deny check licenses bans sources` (deny.toml), offline.
 //! - `cargo xtask demo`: the desktop app in demo mode (backend embedded).
 //! - `cargo xtask bench [backend|client]`: benchmarks (figures in BENCHMARKS.md).
 
@@ -22,6 +23,7 @@ tasks:
   test             install missing system packages, then fmt check, clippy -D warnings, audit, all tests
   audit            cargo audit against ../shared/advisory-db (offline); findings are fixed or
                    justified in .cargo/audit.toml
+  deny             cargo deny check licenses bans sources against deny.toml (offline)
   demo             open the desktop app in demo mode (needs a display; says what to do without one)
   screenshots      every screen of the real app, Danish and English, into docs/screenshots/
   bench [backend|client|app]
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] => test(),
         ["audit"] => audit(),
+        ["deny"] => deny(),
         ["demo"] => demo::run(),
         ["screenshots"] => screenshots(),
         ["bench"] => bench("backend")
@@ -106,6 +109,7 @@ fn test() -> Result<()> {
     ]);
     run(clippy)?;
     audit()?;
+    deny()?;
     // The tests run the binaries (operator CLI, `kodekort`); build them first.
     let mut bins = cargo();
     bins.args(["build", "--workspace", "--bins", "--locked"]);
@@ -141,6 +145,16 @@ fn audit() -> Result<()> {
         .arg(&db)
         .args(["--no-fetch", "--stale", "--deny", "warnings"]);
     run(audit)
+}
+
+/// Licences, banned crates and sources, from `deny.toml`. `--offline`: the
+/// graph comes from Cargo.lock and the registry cache, which the build has
+/// filled; no advisory database is read here (that is `audit`).
+fn deny() -> Result<()> {
+    let mut deny = Command::new(tool("cargo-deny", "=0.20.2")?);
+    deny.current_dir(root())
+        .args(["--offline", "check", "licenses", "bans", "sources"]);
+    run(deny)
 }
 
 /// Builds what the real-app tasks need: the binaries, tauri-driver, npm packages.
