@@ -5,6 +5,7 @@
 //!   audit, every test (Rust, the UI in Chromium, the real app under Xvfb, its AT-SPI tree).
 //! - `cargo xtask audit`: `cargo audit` against the RustSec snapshot, offline.
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (deny.toml), offline.
+//! - `cargo xtask fuzz [TARGET] [SECONDS]`: the cargo-fuzz targets (FUZZING.md).
 //! - `cargo xtask demo`: the desktop app in demo mode (backend embedded).
 //! - `cargo xtask bench [backend|client]`: benchmarks (figures in BENCHMARKS.md).
 
@@ -14,6 +15,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, Context, Result};
 
 mod demo;
+mod fuzz;
 mod system;
 
 const USAGE: &str = "\
@@ -24,6 +26,9 @@ tasks:
   audit            cargo audit against ../shared/advisory-db (offline); findings are fixed or
                    justified in .cargo/audit.toml
   deny             cargo deny check licenses bans sources against deny.toml (offline)
+  fuzz [TARGET|all] [SECONDS]
+                   the fuzz targets in fuzz/ (default all, 60 s each) on fuzz/corpus/;
+                   nightly with AddressSanitizer if installed, else stable --sanitizer none
   demo             open the desktop app in demo mode (needs a display; says what to do without one)
   screenshots      every screen of the real app, Danish and English, into docs/screenshots/
   bench [backend|client|app]
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         ["test"] => test(),
         ["audit"] => audit(),
         ["deny"] => deny(),
+        ["fuzz", rest @ ..] => fuzz::command(rest),
         ["demo"] => demo::run(),
         ["screenshots"] => screenshots(),
         ["bench"] => bench("backend")
@@ -97,6 +103,10 @@ fn test() -> Result<()> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
+    // The fuzz crate is a workspace of its own.
+    let mut fmt_fuzz = cargo();
+    fmt_fuzz.args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]);
+    run(fmt_fuzz)?;
     let mut clippy = cargo();
     clippy.args([
         "clippy",
@@ -118,7 +128,17 @@ fn test() -> Result<()> {
     tests.args(["test", "--workspace", "--locked"]);
     run(tests)?;
     ui_tests()?;
-    desktop_tests()
+    desktop_tests()?;
+    // Each fuzz target for a short, fixed time, on stable (which CI has);
+    // a debug build, which builds in half the time. New inputs go aside.
+    let aside = std::env::temp_dir().join("kodekort-fuzz-ci");
+    fuzz::run(
+        &fuzz::TARGETS,
+        fuzz::CI_SECONDS,
+        fuzz::Toolchain::StableNone,
+        fuzz::Build::Dev,
+        fuzz::Keep::Aside(aside),
+    )
 }
 
 /// The RustSec snapshot beside the checkout: CI reaches only the package

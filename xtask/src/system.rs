@@ -49,6 +49,8 @@ pub const TEST_PACKAGES: &[Need] = &[
     // Common clients that must read the server's refusals (tests/it/connections.rs).
     need("curl", "curl"),
     need("python3", "python3"),
+    // The time-zone database: the CLI's local times are tested in named zones.
+    need("/usr/share/zoneinfo/Asia/Tokyo", "tzdata"),
 ];
 
 /// To run the real app in tests: a virtual display, WebKit's WebDriver, the

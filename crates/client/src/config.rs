@@ -88,8 +88,11 @@ pub fn default_path() -> Option<PathBuf> {
         .map(|dirs| dirs.config_dir().join("config.toml"))
 }
 
+/// The line of a byte offset. toml's spans may end inside a character, so
+/// the bytes are counted, never a slice of the text taken.
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    before.iter().filter(|b| **b == b'\n').count() + 1
 }
 
 impl Config {
@@ -141,13 +144,19 @@ impl Config {
         Ok(config)
     }
 
+    /// The file's text, as [`Config::save`] writes it; [`Config::parse`]
+    /// reads it back to the same settings.
+    pub fn to_text(&self) -> std::result::Result<String, toml::ser::Error> {
+        toml::to_string_pretty(self)
+    }
+
     /// Writes the file (settings changed in the app), creating its folder.
     pub fn save(&self, path: &Path) -> Result<()> {
         let unwritable = |reason: String| ClientError::ConfigUnwritable {
             path: path.to_path_buf(),
             reason,
         };
-        let text = toml::to_string_pretty(self).map_err(|e| unwritable(e.to_string()))?;
+        let text = self.to_text().map_err(|e| unwritable(e.to_string()))?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| unwritable(e.to_string()))?;
         }
@@ -217,6 +226,15 @@ pub fn pinned_roots(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `config_file` fuzz target: toml's error span started
+    /// inside the two-byte "ޓ", and slicing the text there panicked.
+    #[test]
+    fn an_error_inside_a_multibyte_character_names_its_line() {
+        let text = "ic_computeover = \"refer\\\u{793}\ne\"\n\n[er=t\nsbbbbbbrefer=bt\n";
+        let (line, _) = Config::parse(text).unwrap_err();
+        assert!((1..=5).contains(&line), "line {line}");
+    }
 
     const GOOD: &str = r#"
 language = "en"

@@ -244,15 +244,20 @@ pub fn verify_file(path: &Path, roots: &[TrustRoot]) -> Result<FileCheck> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let not_signed = || ClientError::NotASignedFile(path.to_path_buf());
+    verify_bytes(&bytes, roots).ok_or_else(|| ClientError::NotASignedFile(path.to_path_buf()))
+}
+
+/// [`verify_file`] over a file's bytes: `None` when they are neither a
+/// signed copy nor an envelope.
+pub fn verify_bytes(bytes: &[u8], roots: &[TrustRoot]) -> Option<FileCheck> {
     let (envelope_json, content) = if bytes.starts_with(b"%PDF-") {
-        let (env, content) = read_attachments(&bytes).ok_or_else(not_signed)?;
+        let (env, content) = read_attachments(bytes)?;
         (env, Some(content))
     } else {
-        (bytes, None)
+        (bytes.to_vec(), None)
     };
     if !looks_like_an_envelope(&envelope_json) {
-        return Err(not_signed());
+        return None;
     }
     let (verdict, envelope) = match kodekort_proto::parse_envelope(&envelope_json) {
         Ok(envelope) => (
@@ -261,7 +266,7 @@ pub fn verify_file(path: &Path, roots: &[TrustRoot]) -> Result<FileCheck> {
         ),
         Err(e) => (Verdict::Invalid(reason(&e)), None),
     };
-    Ok(FileCheck {
+    Some(FileCheck {
         verdict,
         envelope,
         content,
