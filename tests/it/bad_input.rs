@@ -170,7 +170,7 @@ async fn every_bad_request_gets_a_json_error_with_a_stable_code() {
             submit("nobody", "T", "text/plain", "c"),
         )
         .await;
-    assert_error(s, &b, 422, "unknown_recipient");
+    assert_error(s, &b, 404, "unknown_recipient");
     let (s, b) = h
         .post(
             "/provider/documents",

@@ -68,4 +68,40 @@ async fn openapi_document_lists_every_route() {
         assert!(paths.contains_key(path), "{path} missing from OpenAPI");
     }
     assert!(doc["components"]["schemas"]["ErrorCode"].is_object());
+
+    // Every id in a path, and the fields with a fixed shape, state it, so a
+    // client (and Schemathesis) knows what is valid before sending it.
+    const ID: &str = "^[A-Za-z0-9_-]{1,64}$";
+    const USERNAME: &str = "^[A-Za-z0-9._-]{1,64}$";
+    for (path, item) in paths {
+        for op in item.as_object().unwrap().values() {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "path" {
+                    assert_eq!(param["schema"]["pattern"], ID, "{path} {param}");
+                    assert_eq!(param["schema"]["maxLength"], 64, "{path} {param}");
+                }
+            }
+        }
+    }
+    let field =
+        |schema: &str, name: &str| doc["components"]["schemas"][schema]["properties"][name].clone();
+    assert_eq!(field("LoginRequest", "username")["pattern"], USERNAME);
+    assert_eq!(field("SubmitDocument", "recipient")["pattern"], USERNAME);
+    assert_eq!(
+        field("CodeRequest", "code")["pattern"],
+        "^[ -]*(?:[0-9][ -]*){6}$"
+    );
+    assert_eq!(field("SignRequest", "sha256")["pattern"], "^[0-9a-f]{64}$");
+    assert_eq!(field("SubmitDocument", "title")["maxLength"], 300);
+    assert_eq!(field("SubmitDocument", "content")["maxLength"], 262_144);
+    for name in ["title", "content"] {
+        let pattern = field("SubmitDocument", name)["pattern"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            pattern.contains(r"\u202A-\u202E\u2066-\u2069"),
+            "{name}: {pattern}"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! - `cargo xtask audit`: `cargo audit` against the RustSec snapshot, offline.
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (deny.toml), offline.
 //! - `cargo xtask fuzz [TARGET] [SECONDS]`: the cargo-fuzz targets (FUZZING.md).
+//! - `cargo xtask api`: Schemathesis against the real backend (also in `test`).
 //! - `cargo xtask demo`: the desktop app in demo mode (backend embedded).
 //! - `cargo xtask bench [backend|client]`: benchmarks (figures in BENCHMARKS.md).
 
@@ -26,6 +27,8 @@ tasks:
   audit            cargo audit against ../shared/advisory-db (offline); findings are fixed or
                    justified in .cargo/audit.toml
   deny             cargo deny check licenses bans sources against deny.toml (offline)
+  api              Schemathesis --checks all against the real backend's OpenAPI document
+                   (needs the debug build of kodekort-server: cargo build -p kodekort-server)
   fuzz [TARGET|all] [SECONDS]
                    the fuzz targets in fuzz/ (default all, 60 s each) on fuzz/corpus/;
                    nightly with AddressSanitizer if installed, else stable --sanitizer none
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         ["test"] => test(),
         ["audit"] => audit(),
         ["deny"] => deny(),
+        ["api"] => api_schema_tests(),
         ["fuzz", rest @ ..] => fuzz::command(rest),
         ["demo"] => demo::run(),
         ["screenshots"] => screenshots(),
@@ -127,6 +131,7 @@ fn test() -> Result<()> {
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--locked"]);
     run(tests)?;
+    api_schema_tests()?;
     ui_tests()?;
     desktop_tests()?;
     // Each fuzz target for a short, fixed time, on stable (which CI has);
@@ -280,6 +285,38 @@ fn desktop_tests() -> Result<()> {
         .arg(&app)
         .current_dir(root());
     run(atspi)
+}
+
+/// Schemathesis (PyPI, pinned), in a venv under target/tools.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// The real backend against its own OpenAPI document: Schemathesis with
+/// `--checks all`, a fixed seed and a fixed number of examples per
+/// operation (tests/api/schemathesis_run.py).
+fn api_schema_tests() -> Result<()> {
+    let venv = root().join("target/tools/schemathesis");
+    let st = venv.join("bin/st");
+    if !st.exists() {
+        let mut make = Command::new("python3");
+        make.args(["-m", "venv"]).arg(&venv);
+        run(make)
+            .context("python3 could not make a venv: on Debian, `apt-get install python3-venv`")?;
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            SCHEMATHESIS,
+        ]);
+        run(pip)?;
+    }
+    let mut schemathesis = Command::new(venv.join("bin/python3"));
+    schemathesis
+        .arg("tests/api/schemathesis_run.py")
+        .arg(&st)
+        .arg(root().join("target/debug/kodekort-server"))
+        .current_dir(root());
+    run(schemathesis)
 }
 
 /// The UI in Debian's headless Chromium: npm packages from the committed

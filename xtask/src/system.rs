@@ -49,6 +49,9 @@ pub const TEST_PACKAGES: &[Need] = &[
     // Common clients that must read the server's refusals (tests/it/connections.rs).
     need("curl", "curl"),
     need("python3", "python3"),
+    // Schemathesis goes into a venv (Debian's python3 needs python3-venv for it;
+    // the package's doc folder is how to tell it is there).
+    need("/usr/share/doc/python3-venv", "python3-venv"),
     // The time-zone database: the CLI's local times are tested in named zones.
     need("/usr/share/zoneinfo/Asia/Tokyo", "tzdata"),
 ];

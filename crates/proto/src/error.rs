@@ -98,7 +98,7 @@ error_codes! {
     /// The document has no signature yet.
     SignatureNotFound = "signature_not_found", 404, "This document has not been signed.";
     /// The recipient named by a provider does not exist.
-    UnknownRecipient = "unknown_recipient", 422, "There is no citizen with that username.";
+    UnknownRecipient = "unknown_recipient", 404, "There is no citizen with that username.";
     /// Only `text/plain` documents are accepted.
     UnsupportedContentType = "unsupported_content_type", 422, "Only text/plain documents are supported.";
     /// A title or content is empty or too long.

@@ -19,6 +19,12 @@ pub const REPLACEMENT_THRESHOLD: u32 = 20;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The username; surrounding spaces are trimmed and letters lowercased
+    /// before it is looked up.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub username: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub password: Password,
@@ -51,7 +57,12 @@ pub struct LoginChallenge {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "123456"))]
+    /// Six digits, as printed on the card; spaces and dashes between them
+    /// are ignored (`123 456`).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, example = "123456", pattern = r"^[ -]*(?:[0-9][ -]*){6}$")
+    )]
     pub code: Code,
 }
 
@@ -194,6 +205,11 @@ pub struct Document {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
+    /// SHA-256 of the exact bytes displayed, lowercase hex.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9a-f]{64}$", min_length = 64, max_length = 64)
+    )]
     pub sha256: String,
 }
 
@@ -229,11 +245,40 @@ pub struct StatusResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubmitDocument {
-    /// The citizen's username.
+    /// The citizen's username (trimmed and lowercased, as at login).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9._-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub recipient: String,
+    /// One line of at most 300 characters, not blank, with no control
+    /// character and no bidi override or isolate (PROTOCOL.md).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\s][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+            min_length = 1,
+            max_length = 300
+        )
+    )]
     pub title: String,
     /// Only `text/plain` (UTF-8) for now.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^text/plain(?:; ?charset=utf-8)?$")
+    )]
     pub content_type: String,
+    /// The text: at most 1 MiB of UTF-8 (262,144 characters always fit),
+    /// with line feeds, tabs and CRLF, and no other control character, bidi
+    /// override or isolate (PROTOCOL.md).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^(?:[^\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]|\r\n)+$",
+            min_length = 1,
+            max_length = 262144
+        )
+    )]
     pub content: String,
 }
 

@@ -341,7 +341,7 @@ async fn login(
 
 /// The code for a login challenge → a session.
 #[utoipa::path(post, path = "/login/{login_id}/code", tag = "citizen", request_body = CodeRequest,
-    params(("login_id" = String, Path)),
+    params(("login_id" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)),
     responses((status = 200, body = SessionResponse), (status = "4XX", body = ErrorResponse)))]
 async fn login_code(
     State(state): State<AppState>,
@@ -391,7 +391,7 @@ async fn documents(
 
 /// One document with its full content.
 #[utoipa::path(get, path = "/documents/{id}", tag = "citizen", security(("session" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)),
     responses((status = 200, body = Document), (status = "4XX", body = ErrorResponse)))]
 async fn document(
     State(state): State<AppState>,
@@ -405,7 +405,7 @@ async fn document(
 
 /// Start signing: the SHA-256 of the content as displayed → a card challenge.
 #[utoipa::path(post, path = "/documents/{id}/sign", tag = "citizen", security(("session" = [])),
-    params(("id" = String, Path)), request_body = SignRequest,
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)), request_body = SignRequest,
     responses((status = 200, body = SignChallenge), (status = "4XX", body = ErrorResponse)))]
 async fn sign(
     State(state): State<AppState>,
@@ -420,7 +420,7 @@ async fn sign(
 
 /// The code for a signature challenge → the signature envelope.
 #[utoipa::path(post, path = "/signatures/{sign_id}/code", tag = "citizen", security(("session" = [])),
-    params(("sign_id" = String, Path)), request_body = CodeRequest,
+    params(("sign_id" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)), request_body = CodeRequest,
     responses((status = 200, body = EnvelopeResponse), (status = "4XX", body = ErrorResponse)))]
 async fn sign_code(
     State(state): State<AppState>,
@@ -435,7 +435,7 @@ async fn sign_code(
 
 /// Decline a pending document.
 #[utoipa::path(post, path = "/documents/{id}/decline", tag = "citizen", security(("session" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)),
     responses((status = 200, body = StatusResponse), (status = "4XX", body = ErrorResponse)))]
 async fn decline(
     State(state): State<AppState>,
@@ -449,7 +449,7 @@ async fn decline(
 
 /// The stored signature of a signed document.
 #[utoipa::path(get, path = "/documents/{id}/signature", tag = "citizen", security(("session" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)),
     responses((status = 200, body = EnvelopeResponse), (status = "4XX", body = ErrorResponse)))]
 async fn signature(
     State(state): State<AppState>,
@@ -484,7 +484,7 @@ async fn provider_submit(
 
 /// Status of a submitted document, with the envelope once signed.
 #[utoipa::path(get, path = "/provider/documents/{id}", tag = "provider", security(("provider_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)),
     responses((status = 200, body = ProviderDocumentStatus), (status = "4XX", body = ErrorResponse)))]
 async fn provider_document(
     State(state): State<AppState>,
