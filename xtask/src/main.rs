@@ -2,7 +2,8 @@
 //! Rust instead of shell scripts, so they work wherever cargo does).
 //!
 //! - `cargo xtask test`: system packages, fmt check, clippy -D warnings, the advisory
-//!   audit, every test (Rust, the UI in Chromium, the real app under Xvfb, its AT-SPI tree).
+//!   audit, the licence check, every test (Rust, Schemathesis, the UI in Chromium, the
+//!   real app under Xvfb, its AT-SPI tree), and each fuzz target for 15 s.
 //! - `cargo xtask audit`: `cargo audit` against the RustSec snapshot, offline.
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (deny.toml), offline.
 //! - `cargo xtask fuzz [TARGET] [SECONDS]`: the cargo-fuzz targets (FUZZING.md).
@@ -23,12 +24,12 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test             install missing system packages, then fmt check, clippy -D warnings, audit, all tests
+  test             install missing system packages, then fmt check, clippy -D warnings, audit,
+                   licences, all tests, and each fuzz target for 15 s
   audit            cargo audit against ../shared/advisory-db (offline); findings are fixed or
                    justified in .cargo/audit.toml
   deny             cargo deny check licenses bans sources against deny.toml (offline)
   api              Schemathesis --checks all against the real backend's OpenAPI document
-                   (needs the debug build of kodekort-server: cargo build -p kodekort-server)
   fuzz [TARGET|all] [SECONDS]
                    the fuzz targets in fuzz/ (default all, 60 s each) on fuzz/corpus/;
                    nightly with AddressSanitizer if installed, else stable --sanitizer none
@@ -47,7 +48,11 @@ fn main() -> ExitCode {
         ["test"] => test(),
         ["audit"] => audit(),
         ["deny"] => deny(),
-        ["api"] => api_schema_tests(),
+        ["api"] => {
+            let mut server = cargo();
+            server.args(["build", "-p", "kodekort-server", "--locked"]);
+            run(server).and_then(|()| api_schema_tests())
+        }
         ["fuzz", rest @ ..] => fuzz::command(rest),
         ["demo"] => demo::run(),
         ["screenshots"] => screenshots(),

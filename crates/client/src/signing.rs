@@ -134,8 +134,7 @@ impl Signing {
         // names a pinned root but signs with another still fails the check
         // of the envelope after the code.
         let offered = api.trust().await?;
-        let demo = crate::verify::demo_root();
-        if offered.key_id != demo.key_id && !roots.iter().any(|r| r.key_id == offered.key_id) {
+        if !crate::verify::can_confirm(&offered.key_id, roots) {
             return Err(ClientError::RootNotPinned {
                 key_id: offered.key_id,
             });

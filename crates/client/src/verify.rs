@@ -144,6 +144,13 @@ pub fn reason(err: &VerifyError) -> Reason {
     }
 }
 
+/// Whether a signature certified by the root `issuer_key_id` could be
+/// confirmed here: a pinned root, or the demo root (as "demo"). The rule
+/// [`verify_envelope`] applies, asked before there is an envelope.
+pub fn can_confirm(issuer_key_id: &str, roots: &[TrustRoot]) -> bool {
+    issuer_key_id == demo_root().key_id || roots.iter().any(|r| r.key_id == issuer_key_id)
+}
+
 /// Verifies against the pinned roots, then the demo root; with `content`,
 /// also that it is exactly what was signed.
 pub fn verify_envelope(
