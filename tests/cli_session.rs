@@ -71,6 +71,22 @@ impl CliSession {
     }
 }
 
+/// The session bus config for [`Keyring`]: the stock one without service
+/// directories, so no service is ever activated.
+const PRIVATE_SESSION_BUS: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
 /// A private D-Bus session with an unlocked gnome-keyring, as on a desktop.
 pub struct Keyring {
     bus: Child,
@@ -82,8 +98,37 @@ pub struct Keyring {
 impl Keyring {
     pub fn start() -> Keyring {
         let home = tempfile::tempdir().unwrap();
+        // Every per-user directory gnome-keyring looks at lives in this
+        // home. With a shared XDG_RUNTIME_DIR a second daemon finds the
+        // first one's control socket, hands its password to it and exits,
+        // so tests running side by side would share (or lose) a keyring.
+        let xdg: Vec<(&str, std::path::PathBuf)> = [
+            ("XDG_RUNTIME_DIR", "run"),
+            ("XDG_DATA_HOME", "share"),
+            ("XDG_CONFIG_HOME", "config"),
+            ("XDG_CACHE_HOME", "cache"),
+        ]
+        .into_iter()
+        .map(|(name, dir)| {
+            let path = home.path().join(dir);
+            std::fs::create_dir(&path).unwrap();
+            (name, path)
+        })
+        .collect();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let runtime = home.path().join("run");
+            std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        // A session bus that starts nothing on demand. The stock session
+        // config would activate gnome-keyring from its service file for a
+        // call that reaches the bus before our daemon owns the name, with
+        // the real HOME and no password: a locked keyring that wins the race.
+        let bus_config = home.path().join("session-bus.conf");
+        std::fs::write(&bus_config, PRIVATE_SESSION_BUS).unwrap();
         let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--config-file={}", bus_config.display()))
+            .args(["--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -93,13 +138,16 @@ impl Keyring {
             .read_line(&mut address)
             .unwrap();
         let address = address.trim().to_owned();
+        let log_path = home.path().join("gnome-keyring.log");
         let mut daemon = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
             .env("HOME", home.path())
+            .env_remove("GNOME_KEYRING_CONTROL")
+            .envs(xdg.iter().map(|(name, path)| (*name, path)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .expect("gnome-keyring-daemon (package gnome-keyring) must be installed");
         let mut stdin = daemon.stdin.take().unwrap();
@@ -146,17 +194,25 @@ impl Keyring {
             ])
             .contains("boolean false")
         };
-        let ready = (0..300).any(|_| {
-            let ready = unlocked();
-            if !ready {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            ready
-        });
-        assert!(
-            ready,
-            "gnome-keyring's default collection was not unlocked within 30 s"
-        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut exited = None;
+        let mut ready_now = unlocked();
+        while !ready_now && exited.is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            exited = daemon.try_wait().unwrap();
+            ready_now = unlocked();
+        }
+        if !ready_now {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!(
+                "gnome-keyring's default collection was not unlocked ({}); it printed {ready:?} \
+                 and on stderr:\n{log}",
+                match exited {
+                    Some(status) => format!("the daemon exited: {status}"),
+                    None => "still locked after 60 s".to_owned(),
+                }
+            );
+        }
         Keyring {
             bus,
             daemon,
