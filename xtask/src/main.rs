@@ -253,7 +253,10 @@ fn tauri_driver() -> Result<PathBuf> {
     tool("tauri-driver", "^2")
 }
 
-/// A cargo-installed tool, installed once under `target/tools`.
+/// A cargo-installed tool, installed once under `target/tools`. A debug
+/// build, in one target dir shared by the tools: on a fresh clone (CI) these
+/// builds are minutes of the run, and cargo-deny builds in 1.5 min instead
+/// of 3.6 min this way, while its check takes 6 s instead of 2 s.
 fn tool(name: &str, version: &str) -> Result<PathBuf> {
     let bin = root().join("target/tools/bin").join(name);
     if !bin.exists() {
@@ -266,6 +269,9 @@ fn tool(name: &str, version: &str) -> Result<PathBuf> {
             "--locked",
             "--root",
             "target/tools",
+            "--target-dir",
+            "target/tools/build",
+            "--debug",
         ]);
         run(install)?;
     }
