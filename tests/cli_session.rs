@@ -99,9 +99,7 @@ impl Keyring {
     pub fn start() -> Keyring {
         let home = tempfile::tempdir().unwrap();
         // Every per-user directory gnome-keyring looks at lives in this
-        // home. With a shared XDG_RUNTIME_DIR a second daemon finds the
-        // first one's control socket, hands its password to it and exits,
-        // so tests running side by side would share (or lose) a keyring.
+        // home, so a test never reads or writes the real user's keyrings.
         let xdg: Vec<(&str, std::path::PathBuf)> = [
             ("XDG_RUNTIME_DIR", "run"),
             ("XDG_DATA_HOME", "share"),
@@ -110,16 +108,16 @@ impl Keyring {
         ]
         .into_iter()
         .map(|(name, dir)| {
+            use std::os::unix::fs::DirBuilderExt;
             let path = home.path().join(dir);
-            std::fs::create_dir(&path).unwrap();
+            // 0700, as XDG_RUNTIME_DIR must be.
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&path)
+                .unwrap();
             (name, path)
         })
         .collect();
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let runtime = home.path().join("run");
-            std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
         // A session bus that starts nothing on demand. The stock session
         // config would activate gnome-keyring from its service file for a
         // call that reaches the bus before our daemon owns the name, with
