@@ -4,6 +4,7 @@
 //! clock, and an HTTPS client that pins the server's development CA.
 
 mod cli_session;
+pub mod oidc_browser;
 pub mod proxy;
 
 pub use cli_session::{CliSession, Keyring};

@@ -12,6 +12,7 @@ mod desktop;
 mod hiding_text;
 mod keyring_outcomes;
 mod lockout;
+mod oidc;
 mod operator_cli;
 mod sessions;
 mod signed_copy;

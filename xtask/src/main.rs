@@ -181,9 +181,24 @@ fn audit() -> Result<()> {
 /// graph comes from Cargo.lock and the registry cache, which the build has
 /// filled; no advisory database is read here (that is `audit`).
 fn deny() -> Result<()> {
+    // The graph covers every desktop target (deny.toml), and a build on this
+    // one downloads only its own crates: fetch the rest (Windows, macOS,
+    // Android platform crates) from the registry first, or --offline fails
+    // on a machine with an empty cache.
+    let mut fetch = cargo();
+    fetch.args(["fetch", "--locked"]);
+    run(fetch)?;
     let mut deny = Command::new(tool("cargo-deny", "=0.20.2")?);
-    deny.current_dir(root())
-        .args(["--offline", "check", "licenses", "bans", "sources"]);
+    // --workspace: every member's graph, not only the root package's (the
+    // desktop app), so the test crate and xtask are checked too.
+    deny.current_dir(root()).args([
+        "--workspace",
+        "--offline",
+        "check",
+        "licenses",
+        "bans",
+        "sources",
+    ]);
     run(deny)
 }
 

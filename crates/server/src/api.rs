@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, Error, Result};
 use crate::listener::{self, Limits};
+use crate::oidc::{self, Issuer};
 use crate::service::{valid_id, Citizen, Provider, Service, MAX_CONTENT_BYTES};
 
 /// Largest request body: a 1 MiB document, JSON-escaped, with room to spare.
@@ -100,7 +101,15 @@ async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Service) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let service = state.service.clone();
+    blocking_on(&state.service, f).await
+}
+
+/// [`blocking`] for handlers with a state of their own (the OIDC provider).
+pub(crate) async fn blocking_on<T: Send + 'static>(
+    service: &Arc<Service>,
+    f: impl FnOnce(&Service) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let service = service.clone();
     tokio::task::spawn_blocking(move || f(&service))
         .await
         .map_err(|e| Error::Task(e.to_string()))?
@@ -218,8 +227,17 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Builds the whole app: `/api/v1/...` and the JSON fallbacks.
+/// Builds the whole app for the issuer `https://localhost`.
 pub fn router(service: Arc<Service>) -> Router {
+    router_for(
+        service,
+        Issuer::parse("https://localhost").expect("a valid issuer"),
+    )
+}
+
+/// Builds the whole app: `/api/v1/...`, the OpenID Connect provider with
+/// `issuer` as its public base URL, and the JSON fallbacks.
+pub fn router_for(service: Arc<Service>, issuer: Issuer) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(login))
         .routes(routes!(login_code))
@@ -254,15 +272,18 @@ pub fn router(service: Arc<Service>) -> Router {
     );
 
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let password_checks = Arc::new(tokio::sync::Semaphore::new(4 * cores));
+    let oidc = oidc::web::router(service.clone(), issuer, password_checks.clone());
     let state = AppState {
         service,
-        password_checks: Arc::new(tokio::sync::Semaphore::new(4 * cores)),
+        password_checks,
     };
     Router::new()
         .nest(API_PREFIX, api)
+        .with_state(state)
+        .merge(oidc)
         .fallback(|| async { Error::from(ErrorCode::NotFound) })
         .method_not_allowed_fallback(|| async { Error::from(ErrorCode::MethodNotAllowed) })
-        .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(time_limit))
         .layer(axum::middleware::from_fn(request_limits))
@@ -536,19 +557,35 @@ pub async fn start(
     start_with(listen, tls, service, Limits::default()).await
 }
 
-/// Binds `listen` and serves HTTPS only. There is no plain-HTTP listener:
-/// a plain request on the port fails the TLS handshake.
+/// Binds `listen` and serves HTTPS only, with the issuer
+/// `https://localhost:PORT`.
 pub async fn start_with(
     listen: SocketAddr,
     tls: Arc<rustls::ServerConfig>,
     service: Arc<Service>,
     limits: Limits,
 ) -> Result<Running> {
+    start_public(listen, tls, service, limits, None).await
+}
+
+/// Binds `listen` and serves HTTPS only. There is no plain-HTTP listener:
+/// a plain request on the port fails the TLS handshake. `public_url` is the
+/// OpenID Connect issuer; by default `https://localhost:PORT`.
+pub async fn start_public(
+    listen: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    service: Arc<Service>,
+    limits: Limits,
+    public_url: Option<Issuer>,
+) -> Result<Running> {
     let listen_err = |e| Error::io(std::path::Path::new(&listen.to_string()), e);
     let listener = listener::Listener::bind(listen, limits).map_err(listen_err)?;
     let addr = listener.local_addr().map_err(listen_err)?;
     let handle = listener.handle();
-    let app = router(service);
+    let issuer = public_url.unwrap_or_else(|| {
+        Issuer::parse(&format!("https://localhost:{}", addr.port())).expect("a valid issuer")
+    });
+    let app = router_for(service, issuer);
     let task = tokio::spawn(listener.serve(tls, app));
     Ok(Running { addr, handle, task })
 }

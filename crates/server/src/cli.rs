@@ -17,7 +17,9 @@ use crate::card_pdf::{self, Size};
 use crate::clock::SystemClock;
 use crate::error::Error;
 use crate::listener::{self, Limits};
-use crate::service::Service;
+use crate::oidc::signing::Alg;
+use crate::oidc::Issuer;
+use crate::service::{KeyInfo, NewClient, Service};
 use crate::tls::{self, CertSource};
 
 #[derive(Debug, Parser)]
@@ -47,6 +49,12 @@ pub enum Command {
     /// Add documents for citizens (demos and operators).
     #[command(subcommand)]
     Document(DocumentCommand),
+    /// Register the services that log citizens in (OpenID Connect clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// The keys that sign ID tokens.
+    #[command(subcommand)]
+    OidcKey(OidcKeyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +86,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_per_address as u32,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_address: u32,
+    /// The public base URL clients reach this server at: the OpenID Connect
+    /// issuer, and the base of its endpoints. Default: https://localhost:PORT.
+    #[arg(long, value_name = "URL", value_parser = parse_issuer)]
+    pub public_url: Option<Issuer>,
+}
+
+fn parse_issuer(text: &str) -> Result<Issuer, String> {
+    Issuer::parse(text)
+        .ok_or_else(|| "an https:// URL with no query, fragment or user name".to_owned())
+}
+
+fn parse_alg(text: &str) -> Result<Alg, String> {
+    Alg::parse(text).ok_or_else(|| "one of RS256, ES256, EdDSA".to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +180,67 @@ pub enum DocumentCommand {
         /// Who the citizen sees as the sender.
         #[arg(long, default_value = "Kodekort")]
         issuer: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and, for a confidential client, its
+    /// secret, once.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        /// The service's name, as citizens see it on the login pages.
+        #[arg(long)]
+        name: String,
+        /// Where codes are sent back, exactly as the client will send it
+        /// (repeat for several).
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where the client may send citizens after logging out (repeatable).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (an app in the browser or on a desktop): no
+        /// secret, PKCE with S256 required.
+        #[arg(long)]
+        public: bool,
+        /// The sector its pairwise subject identifiers are made for. Clients
+        /// of one sector see the same `sub` for a citizen; by default the
+        /// host of the redirect URIs.
+        #[arg(long)]
+        sector: Option<String>,
+        /// The algorithm of its ID tokens (its id_token_signed_response_alg).
+        #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = parse_alg)]
+        id_token_alg: Alg,
+    },
+    /// List the registered clients.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove a client, and end every code and token issued to it.
+    Remove {
+        #[command(flatten)]
+        data: DataDir,
+        /// The client id, as `client add` printed it.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OidcKeyCommand {
+    /// Add a new signing key for each algorithm (or only --alg); the old
+    /// keys stay published until the tokens they signed have expired.
+    Rotate {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long, value_name = "ALG", value_parser = parse_alg)]
+        alg: Vec<Alg>,
+    },
+    /// List the signing keys: id, algorithm, made, retired.
+    List {
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -281,6 +363,95 @@ pub fn run_operator(command: Command) -> Result<(), CliError> {
             println!("document {} added (sha256 {})", doc.id, doc.sha256);
             Ok(())
         }
+        Command::Client(command) => run_client(command),
+        Command::OidcKey(OidcKeyCommand::Rotate { data, alg }) => {
+            let algs = if alg.is_empty() {
+                Alg::ALL.to_vec()
+            } else {
+                alg
+            };
+            print_keys(&open(&data)?.rotate_oidc_keys(&algs)?);
+            Ok(())
+        }
+        Command::OidcKey(OidcKeyCommand::List { data }) => {
+            print_keys(&open(&data)?.oidc_key_list()?);
+            Ok(())
+        }
+    }
+}
+
+fn run_client(command: ClientCommand) -> Result<(), CliError> {
+    match command {
+        ClientCommand::Add {
+            data,
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            sector,
+            id_token_alg,
+        } => {
+            let (client, secret) = open(&data)?.add_client(&NewClient {
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                sector,
+                id_token_alg,
+            })?;
+            eprintln!(
+                "client {} registered ({}, sector {}, ID tokens {})",
+                client.name,
+                if client.public {
+                    "public"
+                } else {
+                    "confidential"
+                },
+                client.sector,
+                client.id_token_alg.as_str()
+            );
+            let mut out = std::io::stdout().lock();
+            let write = |out: &mut std::io::StdoutLock<'_>, line: String| {
+                writeln!(out, "{line}").map_err(|e| CliError::Usage(e.to_string()))
+            };
+            write(&mut out, format!("client_id={}", client.id))?;
+            if let Some(secret) = secret {
+                eprintln!("its secret follows, shown once:");
+                write(&mut out, format!("client_secret={}", secret.expose()))?;
+            }
+            Ok(())
+        }
+        ClientCommand::List { data } => {
+            for c in open(&data)?.clients()? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    c.id,
+                    c.name,
+                    if c.public { "public" } else { "confidential" },
+                    c.sector,
+                    c.id_token_alg.as_str(),
+                    c.redirect_uris.join(" ")
+                );
+            }
+            Ok(())
+        }
+        ClientCommand::Remove { data, id } => {
+            open(&data)?.remove_client(&id)?;
+            println!("client {id} removed");
+            Ok(())
+        }
+    }
+}
+
+fn print_keys(keys: &[KeyInfo]) {
+    let format = time::format_description::well_known::Rfc3339;
+    for key in keys {
+        let made = key.created_at.format(&format).unwrap_or_default();
+        let retired = key
+            .retired_at
+            .and_then(|at| at.format(&format).ok())
+            .map_or_else(|| "current".to_owned(), |at| format!("retired {at}"));
+        println!("{}\t{}\t{made}\t{retired}", key.kid, key.alg.as_str());
     }
 }
 
@@ -308,7 +479,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             "connection caps"
         );
     }
-    let running = crate::api::start_with(args.listen, config, service, limits).await?;
+    let running =
+        crate::api::start_public(args.listen, config, service, limits, args.public_url).await?;
     println!("listening on https://{}", running.addr);
     let _ = std::io::stdout().flush();
     if matches!(source, CertSource::DevelopmentCa { .. }) {

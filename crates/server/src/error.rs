@@ -66,6 +66,8 @@ pub enum Error {
     Corrupt(&'static str),
     #[error("password hashing: {0}")]
     PasswordHash(String),
+    #[error("cryptography failed: {0}")]
+    Crypto(&'static str),
     #[error("a background task failed: {0}")]
     Task(String),
 }

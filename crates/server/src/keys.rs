@@ -74,46 +74,60 @@ impl Keys {
 
     /// Encrypts a citizen's private key seed, bound to the user id.
     pub fn seal_signing_key(&self, user_id: &str, key: &SigningKey) -> Vec<u8> {
-        let cipher = XChaCha20Poly1305::new(self.data.as_ref().into());
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng.fill_bytes(&mut nonce);
-        let sealed = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: key.as_bytes(),
-                    aad: user_id.as_bytes(),
-                },
-            )
-            .expect("encryption of 32 bytes cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        out
+        self.seal(user_id.as_bytes(), key.as_bytes())
     }
 
     /// Decrypts what [`Keys::seal_signing_key`] made for the same user.
     pub fn open_signing_key(&self, user_id: &str, sealed: &[u8]) -> Result<SigningKey, Error> {
-        if sealed.len() < NONCE_LEN {
-            return Err(Error::Corrupt("sealed signing key is too short"));
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let cipher = XChaCha20Poly1305::new(self.data.as_ref().into());
-        let seed = Zeroizing::new(
-            cipher
-                .decrypt(
-                    XNonce::from_slice(nonce),
-                    Payload {
-                        msg: ciphertext,
-                        aad: user_id.as_bytes(),
-                    },
-                )
-                .map_err(|_| Error::Corrupt("a signing key does not decrypt with data.key"))?,
-        );
+        let seed = self.open(
+            user_id.as_bytes(),
+            sealed,
+            "a signing key does not decrypt with data.key",
+        )?;
         let seed: [u8; KEY_LEN] = seed
             .as_slice()
             .try_into()
             .map_err(|_| Error::Corrupt("a signing key has the wrong length"))?;
         Ok(SigningKey::from_bytes(&seed))
+    }
+
+    /// Encrypts `secret` under `data.key`, bound to `aad` (whose it is): a
+    /// sealed value moved to another row does not open.
+    pub fn seal(&self, aad: &[u8], secret: &[u8]) -> Vec<u8> {
+        let cipher = XChaCha20Poly1305::new(self.data.as_ref().into());
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad })
+            .expect("encryption in memory cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Decrypts what [`Keys::seal`] made for the same `aad`. `what` names
+    /// the secret in the error.
+    pub fn open(
+        &self,
+        aad: &[u8],
+        sealed: &[u8],
+        what: &'static str,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        if sealed.len() < NONCE_LEN {
+            return Err(Error::Corrupt("a sealed key is too short"));
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let cipher = XChaCha20Poly1305::new(self.data.as_ref().into());
+        let opened = cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .map_err(|_| Error::Corrupt(what))?;
+        Ok(Zeroizing::new(opened))
     }
 }
 

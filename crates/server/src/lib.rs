@@ -16,6 +16,7 @@ pub mod error;
 pub mod keys;
 pub mod listener;
 pub mod lockout;
+pub mod oidc;
 pub mod password;
 pub mod service;
 pub mod store;

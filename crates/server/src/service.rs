@@ -25,11 +25,16 @@ mod cards;
 mod challenge;
 mod documents;
 mod login;
+pub mod oidc;
+mod oidc_clients;
+mod oidc_keys;
 mod operator;
 mod sessions;
 mod signing;
 mod training;
 
+pub use oidc_clients::{check_redirect_uri, ClientInfo, ClientSecret, NewClient};
+pub use oidc_keys::KeyInfo;
 pub use training::TrainingOverview;
 
 /// How long a reserved password evaluation holds its place if the process
@@ -42,7 +47,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 /// A session ends this long after login, whatever happens.
 pub const SESSION_LIFETIME: Duration = Duration::hours(12);
 /// `last_seen_at` is written at most this often, to spare a write per read.
-const TOUCH_INTERVAL: Duration = Duration::seconds(15);
+pub(crate) const TOUCH_INTERVAL: Duration = Duration::seconds(15);
 /// How long a citizen's certificate is valid.
 const CERTIFICATE_LIFETIME: Duration = Duration::days(3 * 365);
 /// Largest document content providers may submit.
@@ -81,6 +86,8 @@ pub struct Service {
     outbox: PathBuf,
     dummy_hash: String,
     trust: TrustRoot,
+    /// The OpenID Connect signing keys, parsed once.
+    oidc_keys: crate::oidc::signing::KeyCache,
     /// Argon2 verifications run, so tests can see that an unknown
     /// username costs the same work as a known one.
     argon2_runs: AtomicU64,
@@ -140,6 +147,7 @@ impl Service {
             outbox,
             dummy_hash: password::dummy_hash()?,
             trust,
+            oidc_keys: Default::default(),
             argon2_runs: AtomicU64::new(0),
         })
     }

@@ -20,6 +20,12 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 
+mod oidc;
+
+pub use oidc::{
+    AccessTokenRow, AuthCodeRow, AuthRequestRow, ClientRow, OidcKeyRow, OpSessionRow, Stage,
+};
+
 /// Versioned migrations; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -115,6 +121,8 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX throttle_by_last_failure ON throttle(last_failure_at);
     ",
+    // 4: the OpenID Connect provider (store/oidc.rs).
+    oidc::MIGRATION,
 ];
 
 /// The database of one data dir.

@@ -1,0 +1,546 @@
+//! The provider's HTTP side: discovery, JWKS, the authorization endpoint,
+//! the login pages' forms, token and userinfo. Each handler is one service
+//! call in `spawn_blocking`; this module owns only HTTP: cookies, CSRF
+//! checks, client authentication headers, and the headers every page
+//! carries (a strict CSP, no framing, no caching).
+
+use std::sync::Arc;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use cookie::{Cookie, SameSite};
+use kodekort_proto::{Code, Password};
+use percent_encoding::percent_decode_str;
+use serde::Deserialize;
+
+use super::pages::{self, Lang};
+use super::{Discovery, Issuer, OAuthError};
+use crate::api::blocking_on;
+use crate::error::{Error, Result};
+use crate::service::oidc::{Authorize, AuthorizeParams, Next, PageError, Step, TokenRequest};
+use crate::service::{valid_id, Service, SESSION_LIFETIME};
+
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
+pub const TOKEN_PATH: &str = "/oidc/token";
+pub const USERINFO_PATH: &str = "/oidc/userinfo";
+pub const JWKS_PATH: &str = "/oidc/jwks";
+pub const FLOW_PATH: &str = "/oidc/login";
+pub const STYLESHEET_PATH: &str = "/oidc/static/kodekort.css";
+
+/// Binds a login to the browser it started in. `__Host-`: Secure, host
+/// only, path `/`. SameSite=Lax, because the service sends the browser
+/// here by a top-level navigation from its own site.
+const BROWSER_COOKIE: &str = "__Host-kodekort-browser";
+/// The provider's session with this browser (single sign-on).
+const SESSION_COOKIE: &str = "__Host-kodekort-session";
+
+const STYLESHEET: &str = include_str!("pages.css");
+
+#[derive(Clone)]
+struct OidcState {
+    service: Arc<Service>,
+    issuer: Arc<Issuer>,
+    password_checks: Arc<tokio::sync::Semaphore>,
+}
+
+/// The provider's routes, to be merged at the root of the server.
+pub fn router(
+    service: Arc<Service>,
+    issuer: Issuer,
+    password_checks: Arc<tokio::sync::Semaphore>,
+) -> Router {
+    let state = OidcState {
+        service,
+        issuer: Arc::new(issuer),
+        password_checks,
+    };
+    Router::new()
+        .route(DISCOVERY_PATH, get(discovery))
+        .route(JWKS_PATH, get(jwks))
+        .route(AUTHORIZE_PATH, get(authorize_get).post(authorize_post))
+        .route(&format!("{FLOW_PATH}/{{id}}"), get(page))
+        .route(&format!("{FLOW_PATH}/{{id}}/password"), post(password_step))
+        .route(&format!("{FLOW_PATH}/{{id}}/code"), post(code_step))
+        .route(&format!("{FLOW_PATH}/{{id}}/consent"), post(consent_step))
+        .route(&format!("{FLOW_PATH}/{{id}}/cancel"), post(cancel_step))
+        .route(TOKEN_PATH, post(token))
+        .route(USERINFO_PATH, get(userinfo).post(userinfo))
+        .route(STYLESHEET_PATH, get(stylesheet))
+        .with_state(state)
+}
+
+// ---- cookies and headers ----------------------------------------------------
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(|c| c.ok())
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| (1..=128).contains(&v.len()))
+}
+
+fn set_cookie(name: &'static str, value: String, max_age: Option<time::Duration>) -> HeaderValue {
+    let mut cookie = Cookie::build((name, value))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Lax);
+    if let Some(age) = max_age {
+        cookie = cookie.max_age(age);
+    }
+    HeaderValue::from_str(&cookie.build().to_string()).expect("cookie values are base64url")
+}
+
+/// The browser's binding cookie, made if it has none yet.
+fn browser_of(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie_value(headers, BROWSER_COOKIE) {
+        Some(value) => (value, None),
+        None => {
+            let mut raw = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+            let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+            let header = set_cookie(BROWSER_COOKIE, value.clone(), None);
+            (value, Some(header))
+        }
+    }
+}
+
+/// The headers of every page: nothing from elsewhere, no inline anything,
+/// no framing, forms only to this provider and to the client it sends the
+/// browser back to (Chromium checks `form-action` on that redirect too).
+fn html(markup: maud::Markup, status: StatusCode, form_target: Option<&str>) -> Response {
+    let form_action = match form_target {
+        Some(origin) if !origin.is_empty() => format!("'self' {origin}"),
+        _ => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let mut response = (status, Html(markup.into_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&csp).expect("origins are ASCII"),
+    );
+    no_store(headers);
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+fn error_page(error: PageError, lang: Lang) -> Response {
+    let status = match error {
+        PageError::RequestGone => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    html(pages::error_page(error, lang), status, None)
+}
+
+fn redirect(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            headers.insert(header::LOCATION, value);
+        }
+        Err(_) => return Error::Corrupt("a redirect that is not a header value").into_response(),
+    }
+    no_store(headers);
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+fn with_cookies(
+    mut response: Response,
+    cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn next_response(next: Next) -> Response {
+    match next {
+        Next::Show(view) => {
+            let origin = view.client_origin.clone();
+            html(pages::flow_page(&view), StatusCode::OK, Some(&origin))
+        }
+        Next::Redirect(location) => redirect(&location),
+        Next::ErrorPage(error, lang) => error_page(error, lang),
+    }
+}
+
+fn oauth_error(error: OAuthError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, Json(&error)).into_response();
+    no_store(response.headers_mut());
+    if error.status == 401 {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"kodekort\""),
+        );
+    }
+    response
+}
+
+// ---- handlers -----------------------------------------------------------------
+
+async fn discovery(State(state): State<OidcState>) -> Response {
+    Json(Discovery::new(&state.issuer)).into_response()
+}
+
+async fn jwks(State(state): State<OidcState>) -> Result<Response> {
+    let set = blocking_on(&state.service, |s| s.oidc_jwks()).await?;
+    Ok(Json(set).into_response())
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn authorize_get(
+    State(state): State<OidcState>,
+    headers: HeaderMap,
+    query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response> {
+    let params = query.map(|Query(p)| p).unwrap_or_default();
+    authorize(state, headers, params).await
+}
+
+async fn authorize_post(
+    State(state): State<OidcState>,
+    headers: HeaderMap,
+    form: Result<Form<AuthorizeParams>, FormRejection>,
+) -> Result<Response> {
+    let params = form.map(|Form(p)| p).unwrap_or_default();
+    authorize(state, headers, params).await
+}
+
+async fn authorize(
+    state: OidcState,
+    headers: HeaderMap,
+    params: AuthorizeParams,
+) -> Result<Response> {
+    let (browser, new_browser_cookie) = browser_of(&headers);
+    let session = cookie_value(&headers, SESSION_COOKIE);
+    let issuer = state.issuer.clone();
+    let outcome = blocking_on(&state.service, move |s| {
+        s.oidc_authorize(&issuer, &params, &browser, session.as_deref())
+    })
+    .await?;
+    let response = match outcome {
+        Authorize::ErrorPage(error, lang) => error_page(error, lang),
+        Authorize::Redirect(location) => redirect(&location),
+        Authorize::Pages(id) => redirect(&format!("{FLOW_PATH}/{id}")),
+    };
+    Ok(with_cookies(response, new_browser_cookie))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    lang: Option<String>,
+}
+
+/// The request id from the path, if it can be one.
+fn request_id(id: String) -> Option<String> {
+    valid_id(&id).then_some(id)
+}
+
+async fn page(
+    State(state): State<OidcState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response> {
+    let lang = query
+        .ok()
+        .and_then(|Query(q)| q.lang)
+        .map(|l| Lang::parse(&l));
+    let (Some(id), Some(browser)) = (request_id(id), cookie_value(&headers, BROWSER_COOKIE)) else {
+        return Ok(error_page(PageError::RequestGone, lang.unwrap_or_default()));
+    };
+    let next = blocking_on(&state.service, move |s| s.oidc_page(&id, &browser, lang)).await?;
+    Ok(next_response(next))
+}
+
+/// Every form of the pages carries `csrf`; the rest depends on the step.
+#[derive(Deserialize)]
+struct StepForm {
+    csrf: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    code: Option<String>,
+    decision: Option<String>,
+}
+
+/// The request id and browser of a form post whose CSRF value is right.
+fn checked(
+    state: &OidcState,
+    id: String,
+    headers: &HeaderMap,
+    form: &StepForm,
+) -> Option<(String, String)> {
+    let id = request_id(id)?;
+    let browser = cookie_value(headers, BROWSER_COOKIE)?;
+    let sent = form.csrf.as_deref()?;
+    state
+        .service
+        .oidc_csrf_ok(&id, &browser, sent)
+        .then_some((id, browser))
+}
+
+async fn password_step(
+    State(state): State<OidcState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<StepForm>, FormRejection>,
+) -> Result<Response> {
+    let Ok(Form(form)) = form else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let username = form.username.unwrap_or_default();
+    let password = Password::new(form.password.unwrap_or_default());
+    // Argon2 runs a few at a time, as for the API's login.
+    let _permit = state
+        .password_checks
+        .acquire()
+        .await
+        .map_err(|_| Error::from(kodekort_proto::ErrorCode::ServiceUnavailable))?;
+    let next = blocking_on(&state.service, move |s| {
+        s.oidc_password(&id, &browser, &username, password)
+    })
+    .await?;
+    Ok(next_response(next))
+}
+
+async fn code_step(
+    State(state): State<OidcState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<StepForm>, FormRejection>,
+) -> Result<Response> {
+    let Ok(Form(form)) = form else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let code = Code::new(form.code.unwrap_or_default());
+    let issuer = state.issuer.clone();
+    let old_session = cookie_value(&headers, SESSION_COOKIE);
+    let Step { next, new_session } = blocking_on(&state.service, move |s| {
+        let step = s.oidc_code(&issuer, &id, &browser, &code)?;
+        if let (Some(old), Some(_)) = (&old_session, &step.new_session) {
+            s.oidc_end_session(old)?;
+        }
+        Ok(step)
+    })
+    .await?;
+    let cookie = new_session.map(|value| set_cookie(SESSION_COOKIE, value, Some(SESSION_LIFETIME)));
+    Ok(with_cookies(next_response(next), cookie))
+}
+
+async fn consent_step(
+    State(state): State<OidcState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<StepForm>, FormRejection>,
+) -> Result<Response> {
+    let Ok(Form(form)) = form else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let allow = form.decision.as_deref() == Some("allow");
+    let issuer = state.issuer.clone();
+    let next = blocking_on(&state.service, move |s| {
+        s.oidc_consent(&issuer, &id, &browser, allow)
+    })
+    .await?;
+    Ok(next_response(next))
+}
+
+async fn cancel_step(
+    State(state): State<OidcState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<StepForm>, FormRejection>,
+) -> Result<Response> {
+    let Ok(Form(form)) = form else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
+        return Ok(error_page(PageError::RequestGone, Lang::default()));
+    };
+    let issuer = state.issuer.clone();
+    let next = blocking_on(&state.service, move |s| {
+        s.oidc_cancel(&issuer, &id, &browser)
+    })
+    .await?;
+    Ok(next_response(next))
+}
+
+/// `client_secret_basic` (RFC 6749 2.3.1): id and secret are form-encoded,
+/// then joined by a colon and base64-encoded. `Err` if the header is there
+/// but is not that.
+fn basic_auth(headers: &HeaderMap) -> std::result::Result<Option<(String, String)>, ()> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?;
+    let (scheme, encoded) = value.split_once(' ').ok_or(())?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(());
+    }
+    let decoded = B64.decode(encoded.trim()).map_err(|_| ())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| ())?;
+    let (id, secret) = decoded.split_once(':').ok_or(())?;
+    let unescape = |part: &str| {
+        percent_decode_str(&part.replace('+', " "))
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| ())
+    };
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+async fn token(
+    State(state): State<OidcState>,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<Response> {
+    let Ok(Form(req)) = form else {
+        return Ok(oauth_error(OAuthError::new(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded with each field once",
+        )));
+    };
+    let Ok(basic) = basic_auth(&headers) else {
+        return Ok(oauth_error(OAuthError::new(
+            "invalid_client",
+            "the Authorization header is not HTTP Basic with a client id and secret",
+        )));
+    };
+    let issuer = state.issuer.clone();
+    let answer = blocking_on(&state.service, move |s| s.oidc_token(&issuer, &req, basic)).await?;
+    Ok(match answer {
+        Ok(tokens) => {
+            let mut response = Json(tokens).into_response();
+            no_store(response.headers_mut());
+            response
+        }
+        Err(refused) => oauth_error(refused),
+    })
+}
+
+async fn userinfo(State(state): State<OidcState>, headers: HeaderMap) -> Result<Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 256);
+    let answer = match token {
+        Some(token) => blocking_on(&state.service, move |s| s.oidc_userinfo(&token)).await?,
+        None => Err(OAuthError::new("invalid_token", "no bearer token")),
+    };
+    Ok(match answer {
+        Ok(claims) => {
+            let mut response = Json(claims).into_response();
+            no_store(response.headers_mut());
+            response
+        }
+        Err(refused) => {
+            let mut response = oauth_error(refused);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            response
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_unescapes_form_encoded_parts() {
+        let mut headers = HeaderMap::new();
+        let encoded = B64.encode("client_1:s%3Acret+x");
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {encoded}")).unwrap(),
+        );
+        assert_eq!(
+            basic_auth(&headers),
+            Ok(Some(("client_1".into(), "s:cret x".into())))
+        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        assert_eq!(basic_auth(&headers), Err(()));
+        assert_eq!(basic_auth(&HeaderMap::new()), Ok(None));
+    }
+
+    #[test]
+    fn the_browser_cookie_is_made_once_and_read_back() {
+        let (value, set) = browser_of(&HeaderMap::new());
+        let set = set
+            .expect("a new browser gets the cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(set.starts_with("__Host-kodekort-browser="), "{set}");
+        for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(set.contains(attribute), "{set}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; {BROWSER_COOKIE}={value}")).unwrap(),
+        );
+        let (again, set) = browser_of(&headers);
+        assert_eq!(again, value);
+        assert!(set.is_none());
+    }
+}

@@ -1,0 +1,609 @@
+//! The OpenID Connect provider's tables: signing keys (sealed), registered
+//! clients, authorization requests in progress, codes, access tokens, the
+//! provider's browser sessions and consents. Secrets (codes, tokens, cookie
+//! values, client secrets) are stored only as keyed hashes.
+
+use r2d2_sqlite::rusqlite::{self, params, OptionalExtension};
+use time::OffsetDateTime;
+
+use super::{from_ts, is_unique_violation, json_column, to_json, ts, unreadable, Tx};
+use crate::error::Result;
+
+/// Migration 4: the provider's tables.
+pub(super) const MIGRATION: &str = "
+    CREATE TABLE oidc_keys (
+        kid             TEXT PRIMARY KEY,
+        alg             TEXT NOT NULL CHECK (alg IN ('RS256', 'ES256', 'EdDSA')),
+        sealed_private  BLOB NOT NULL,
+        created_at      INTEGER NOT NULL,
+        retired_at      INTEGER
+    ) STRICT;
+    CREATE TABLE oidc_clients (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        secret_hash     BLOB,
+        redirect_uris   TEXT NOT NULL,
+        post_logout_redirect_uris TEXT NOT NULL,
+        sector          TEXT NOT NULL,
+        id_token_alg    TEXT NOT NULL CHECK (id_token_alg IN ('RS256', 'ES256', 'EdDSA')),
+        created_at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE oidc_requests (
+        id              TEXT PRIMARY KEY,
+        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+        redirect_uri    TEXT NOT NULL,
+        scope           TEXT NOT NULL,
+        state           TEXT,
+        nonce           TEXT,
+        code_challenge  TEXT,
+        browser_hash    BLOB NOT NULL,
+        lang            TEXT NOT NULL,
+        login_id        TEXT,
+        user_id         TEXT REFERENCES users(id),
+        auth_time       INTEGER,
+        stage           TEXT NOT NULL CHECK (stage IN ('credentials', 'code', 'consent', 'done')),
+        created_at      INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE oidc_codes (
+        code_hash       BLOB PRIMARY KEY,
+        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+        redirect_uri    TEXT NOT NULL,
+        user_id         TEXT NOT NULL REFERENCES users(id),
+        scope           TEXT NOT NULL,
+        nonce           TEXT,
+        code_challenge  TEXT,
+        auth_time       INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        used_at         INTEGER
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE oidc_tokens (
+        token_hash      BLOB PRIMARY KEY,
+        code_hash       BLOB NOT NULL,
+        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+        user_id         TEXT NOT NULL REFERENCES users(id),
+        scope           TEXT NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        revoked_at      INTEGER
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX oidc_tokens_by_code ON oidc_tokens(code_hash);
+    CREATE TABLE oidc_sessions (
+        cookie_hash     BLOB PRIMARY KEY,
+        user_id         TEXT NOT NULL REFERENCES users(id),
+        auth_time       INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        last_seen_at    INTEGER NOT NULL,
+        revoked_at      INTEGER
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE oidc_consents (
+        user_id         TEXT NOT NULL REFERENCES users(id),
+        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+        scope           TEXT NOT NULL,
+        granted_at      INTEGER NOT NULL,
+        PRIMARY KEY (user_id, client_id)
+    ) STRICT, WITHOUT ROWID;
+";
+
+/// A signing key of the provider, its private part sealed under `data.key`.
+#[derive(Debug, Clone)]
+pub struct OidcKeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub sealed_private: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+/// A registered relying party.
+#[derive(Debug, Clone)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    /// `None` for a public client (PKCE, no secret).
+    pub secret_hash: Option<Vec<u8>>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub sector: String,
+    pub id_token_alg: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Where an authorization request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Credentials,
+    Code,
+    Consent,
+    Done,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Credentials => "credentials",
+            Stage::Code => "code",
+            Stage::Consent => "consent",
+            Stage::Done => "done",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Stage> {
+        Some(match text {
+            "credentials" => Stage::Credentials,
+            "code" => Stage::Code,
+            "consent" => Stage::Consent,
+            "done" => Stage::Done,
+            _ => return None,
+        })
+    }
+}
+
+/// An authorization request in progress at the provider's pages.
+#[derive(Debug, Clone)]
+pub struct AuthRequestRow {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// The keyed hash of the browser cookie this request is bound to.
+    pub browser_hash: Vec<u8>,
+    pub lang: String,
+    /// The card challenge of this login, once the password was right.
+    pub login_id: Option<String>,
+    pub user_id: Option<String>,
+    pub auth_time: Option<OffsetDateTime>,
+    pub stage: Stage,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An authorization code, bound to its client, redirect URI and challenge.
+#[derive(Debug, Clone)]
+pub struct AuthCodeRow {
+    pub code_hash: Vec<u8>,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used: bool,
+}
+
+/// An access token for userinfo.
+#[derive(Debug, Clone)]
+pub struct AccessTokenRow {
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub expires_at: OffsetDateTime,
+    pub revoked: bool,
+}
+
+/// The provider's own session with a browser (single sign-on).
+#[derive(Debug, Clone)]
+pub struct OpSessionRow {
+    pub user_id: String,
+    pub auth_time: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub revoked: bool,
+}
+
+fn opt_ts(value: Option<i64>) -> rusqlite::Result<Option<OffsetDateTime>> {
+    value.map(from_ts).transpose()
+}
+
+const CLIENT_COLUMNS: &str =
+    "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, sector, id_token_alg, created_at";
+
+fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
+    Ok(ClientRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        secret_hash: r.get(2)?,
+        redirect_uris: json_column(r, 3, "oidc_clients.redirect_uris")?,
+        post_logout_redirect_uris: json_column(r, 4, "oidc_clients.post_logout_redirect_uris")?,
+        sector: r.get(5)?,
+        id_token_alg: r.get(6)?,
+        created_at: from_ts(r.get(7)?)?,
+    })
+}
+
+const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, scope, state, nonce, code_challenge, \
+     browser_hash, lang, login_id, user_id, auth_time, stage, created_at, expires_at";
+
+fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuthRequestRow> {
+    Ok(AuthRequestRow {
+        id: r.get(0)?,
+        client_id: r.get(1)?,
+        redirect_uri: r.get(2)?,
+        scope: r.get(3)?,
+        state: r.get(4)?,
+        nonce: r.get(5)?,
+        code_challenge: r.get(6)?,
+        browser_hash: r.get(7)?,
+        lang: r.get(8)?,
+        login_id: r.get(9)?,
+        user_id: r.get(10)?,
+        auth_time: opt_ts(r.get(11)?)?,
+        stage: {
+            let text: String = r.get(12)?;
+            Stage::parse(&text).ok_or_else(|| unreadable(12, "oidc_requests.stage"))?
+        },
+        created_at: from_ts(r.get(13)?)?,
+        expires_at: from_ts(r.get(14)?)?,
+    })
+}
+
+impl Tx<'_> {
+    // ---- signing keys ------------------------------------------------------
+
+    pub fn insert_oidc_key(&self, k: &OidcKeyRow) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO oidc_keys (kid, alg, sealed_private, created_at, retired_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                k.kid,
+                k.alg,
+                k.sealed_private,
+                ts(k.created_at),
+                k.retired_at.map(ts)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every key, oldest first.
+    pub fn oidc_keys(&self) -> Result<Vec<OidcKeyRow>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT kid, alg, sealed_private, created_at, retired_at FROM oidc_keys
+             ORDER BY created_at, kid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OidcKeyRow {
+                kid: r.get(0)?,
+                alg: r.get(1)?,
+                sealed_private: r.get(2)?,
+                created_at: from_ts(r.get(3)?)?,
+                retired_at: opt_ts(r.get(4)?)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Retires every current key of `alg` (a newer one has been added).
+    pub fn retire_oidc_keys(&self, alg: &str, except: &str, now: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "UPDATE oidc_keys SET retired_at = ?3
+             WHERE alg = ?1 AND kid <> ?2 AND retired_at IS NULL",
+            params![alg, except, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes keys retired before `before`: no token they signed is valid.
+    pub fn delete_oidc_keys_retired_before(&self, before: OffsetDateTime) -> Result<usize> {
+        Ok(self.0.execute(
+            "DELETE FROM oidc_keys WHERE retired_at IS NOT NULL AND retired_at < ?1",
+            [ts(before)],
+        )?)
+    }
+
+    // ---- clients -----------------------------------------------------------
+
+    /// Inserts a client; `Ok(false)` if the id is taken.
+    pub fn insert_client(&self, c: &ClientRow) -> Result<bool> {
+        let result = self.0.execute(
+            &format!("INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![
+                c.id,
+                c.name,
+                c.secret_hash,
+                to_json(&c.redirect_uris),
+                to_json(&c.post_logout_redirect_uris),
+                c.sector,
+                c.id_token_alg,
+                ts(c.created_at)
+            ],
+        );
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn client(&self, id: &str) -> Result<Option<ClientRow>> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE id = ?1"),
+                [id],
+                client_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn clients(&self) -> Result<Vec<ClientRow>> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([], client_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Removes a client and everything issued to it; `false` if unknown.
+    pub fn delete_client(&self, id: &str) -> Result<bool> {
+        for table in [
+            "oidc_tokens",
+            "oidc_codes",
+            "oidc_requests",
+            "oidc_consents",
+        ] {
+            self.0
+                .execute(&format!("DELETE FROM {table} WHERE client_id = ?1"), [id])?;
+        }
+        Ok(self
+            .0
+            .execute("DELETE FROM oidc_clients WHERE id = ?1", [id])?
+            == 1)
+    }
+
+    // ---- authorization requests -------------------------------------------
+
+    pub fn insert_auth_request(&self, a: &AuthRequestRow) -> Result<()> {
+        self.0.execute(
+            &format!(
+                "INSERT INTO oidc_requests ({REQUEST_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            ),
+            params![
+                a.id,
+                a.client_id,
+                a.redirect_uri,
+                a.scope,
+                a.state,
+                a.nonce,
+                a.code_challenge,
+                a.browser_hash,
+                a.lang,
+                a.login_id,
+                a.user_id,
+                a.auth_time.map(ts),
+                a.stage.as_str(),
+                ts(a.created_at),
+                ts(a.expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn auth_request(&self, id: &str) -> Result<Option<AuthRequestRow>> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {REQUEST_COLUMNS} FROM oidc_requests WHERE id = ?1"),
+                [id],
+                request_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Writes the request's progress (stage, challenge, citizen, language).
+    pub fn update_auth_request(&self, a: &AuthRequestRow) -> Result<()> {
+        self.0.execute(
+            "UPDATE oidc_requests SET lang = ?2, login_id = ?3, user_id = ?4, auth_time = ?5,
+                 stage = ?6 WHERE id = ?1",
+            params![
+                a.id,
+                a.lang,
+                a.login_id,
+                a.user_id,
+                a.auth_time.map(ts),
+                a.stage.as_str()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Drops requests that ended or expired before `before`.
+    pub fn delete_auth_requests_before(&self, before: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "DELETE FROM oidc_requests WHERE expires_at < ?1",
+            [ts(before)],
+        )?;
+        Ok(())
+    }
+
+    // ---- codes and tokens --------------------------------------------------
+
+    pub fn insert_auth_code(&self, c: &AuthCodeRow) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO oidc_codes (code_hash, client_id, redirect_uri, user_id, scope, nonce,
+                 code_challenge, auth_time, expires_at, used_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
+            params![
+                c.code_hash,
+                c.client_id,
+                c.redirect_uri,
+                c.user_id,
+                c.scope,
+                c.nonce,
+                c.code_challenge,
+                ts(c.auth_time),
+                ts(c.expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn auth_code(&self, code_hash: &[u8]) -> Result<Option<AuthCodeRow>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge,
+                        auth_time, expires_at, used_at IS NOT NULL
+                 FROM oidc_codes WHERE code_hash = ?1",
+                [code_hash],
+                |r| {
+                    Ok(AuthCodeRow {
+                        code_hash: r.get(0)?,
+                        client_id: r.get(1)?,
+                        redirect_uri: r.get(2)?,
+                        user_id: r.get(3)?,
+                        scope: r.get(4)?,
+                        nonce: r.get(5)?,
+                        code_challenge: r.get(6)?,
+                        auth_time: from_ts(r.get(7)?)?,
+                        expires_at: from_ts(r.get(8)?)?,
+                        used: r.get(9)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Marks a code used; `false` if it already was (of two racing
+    /// exchanges exactly one gets `true`).
+    pub fn use_auth_code(&self, code_hash: &[u8], now: OffsetDateTime) -> Result<bool> {
+        Ok(self.0.execute(
+            "UPDATE oidc_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
+            params![code_hash, ts(now)],
+        )? == 1)
+    }
+
+    pub fn insert_access_token(
+        &self,
+        token_hash: &[u8],
+        code_hash: &[u8],
+        t: &AccessTokenRow,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO oidc_tokens (token_hash, code_hash, client_id, user_id, scope, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                token_hash,
+                code_hash,
+                t.client_id,
+                t.user_id,
+                t.scope,
+                ts(t.expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn access_token(&self, token_hash: &[u8]) -> Result<Option<AccessTokenRow>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT client_id, user_id, scope, expires_at, revoked_at IS NOT NULL
+                 FROM oidc_tokens WHERE token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok(AccessTokenRow {
+                        client_id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        scope: r.get(2)?,
+                        expires_at: from_ts(r.get(3)?)?,
+                        revoked: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Revokes every token issued for a code (the code was replayed).
+    pub fn revoke_tokens_of_code(&self, code_hash: &[u8], now: OffsetDateTime) -> Result<usize> {
+        Ok(self.0.execute(
+            "UPDATE oidc_tokens SET revoked_at = ?2 WHERE code_hash = ?1 AND revoked_at IS NULL",
+            params![code_hash, ts(now)],
+        )?)
+    }
+
+    // ---- the provider's browser sessions and consents ---------------------
+
+    pub fn insert_op_session(
+        &self,
+        cookie_hash: &[u8],
+        user_id: &str,
+        auth_time: OffsetDateTime,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO oidc_sessions (cookie_hash, user_id, auth_time, created_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?3, ?3)",
+            params![cookie_hash, user_id, ts(auth_time)],
+        )?;
+        Ok(())
+    }
+
+    pub fn op_session(&self, cookie_hash: &[u8]) -> Result<Option<OpSessionRow>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT user_id, auth_time, created_at, last_seen_at, revoked_at IS NOT NULL
+                 FROM oidc_sessions WHERE cookie_hash = ?1",
+                [cookie_hash],
+                |r| {
+                    Ok(OpSessionRow {
+                        user_id: r.get(0)?,
+                        auth_time: from_ts(r.get(1)?)?,
+                        created_at: from_ts(r.get(2)?)?,
+                        last_seen_at: from_ts(r.get(3)?)?,
+                        revoked: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn touch_op_session(&self, cookie_hash: &[u8], now: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "UPDATE oidc_sessions SET last_seen_at = ?2 WHERE cookie_hash = ?1",
+            params![cookie_hash, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn revoke_op_session(&self, cookie_hash: &[u8], now: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "UPDATE oidc_sessions SET revoked_at = ?2 WHERE cookie_hash = ?1 AND revoked_at IS NULL",
+            params![cookie_hash, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// The scopes the citizen already agreed to share with the client.
+    pub fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT scope FROM oidc_consents WHERE user_id = ?1 AND client_id = ?2",
+                params![user_id, client_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO oidc_consents (user_id, client_id, scope, granted_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = ?3, granted_at = ?4",
+            params![user_id, client_id, scope, ts(now)],
+        )?;
+        Ok(())
+    }
+}
