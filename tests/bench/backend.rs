@@ -4,15 +4,23 @@
 //! 1. The bound: argon2id verifications per second with one thread per core.
 //! 2. Full logins per second (password, then code) by concurrent clients over HTTPS.
 //! 3. Durable signatures per second (sign, then code) by concurrent clients.
+//! 4. OpenID Connect logins per second: a service's authorization request,
+//!    the login pages (password, then code), and the token exchange with
+//!    PKCE, each with a fresh code (`prompt=login`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use kodekort_proto::Password;
+use kodekort_server::oidc::signing::Alg;
 use kodekort_server::password;
+use kodekort_server::service::NewClient;
+use kodekort_tests::oidc_browser::Browser;
 use kodekort_tests::{pinned_client, Harness, TestUser};
 use serde_json::{json, Value};
+use sha2::Digest as _;
 
 const CLIENTS: usize = 16;
 const PHASE: Duration = Duration::from_secs(8);
@@ -124,6 +132,55 @@ async fn login(h: &Harness, http: &reqwest::Client, user: &TestUser) -> String {
     )
     .await;
     s["token"].as_str().unwrap().to_owned()
+}
+
+/// A service's client, for the OIDC phase.
+struct Service {
+    id: String,
+    secret: String,
+    redirect: String,
+}
+
+/// One whole OIDC login through the pages and the token endpoint.
+async fn oidc_login(h: &Harness, browser: &Browser, service: &Service, user: &TestUser) {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    // Unique, and of the shape PKCE asks (43 characters); a bench needs no secrecy.
+    static LOGINS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let verifier = format!(
+        "bench-verifier-{:028}",
+        LOGINS.fetch_add(1, Ordering::Relaxed)
+    );
+    let challenge = b64.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let base = format!("https://localhost:{}", h.addr.port());
+    let authorize = format!(
+        "{base}/oidc/authorize?response_type=code&scope=openid%20profile&prompt=login\
+         &client_id={}&redirect_uri={}&state=s&nonce=n&code_challenge={challenge}\
+         &code_challenge_method=S256",
+        service.id, service.redirect
+    );
+    let page = browser.visit(&authorize).await;
+    let mut next = browser.log_in(&page, user).await;
+    if next.location.is_none() {
+        next = browser.consent(&next, true).await;
+    }
+    let code = next.redirect_param("code").expect("a code");
+    let answer: Value = h
+        .http
+        .post(format!("{base}/oidc/token"))
+        .basic_auth(&service.id, Some(&service.secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &service.redirect),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answer["id_token"].is_string(), "{answer}");
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -249,6 +306,60 @@ async fn main() {
     }
     let signatures = summarise(lat, start.elapsed(), cpu_seconds() - cpu_start);
 
+    // OpenID Connect: each client is a browser logging its own citizen in
+    // to one service, with a fresh code every time.
+    let redirect = "https://skat.example/callback".to_owned();
+    let new = NewClient {
+        name: "Bench service".into(),
+        redirect_uris: vec![redirect.clone()],
+        post_logout_redirect_uris: vec![],
+        public: false,
+        jwks: None,
+        sector: None,
+        id_token_alg: Alg::Rs256,
+    };
+    let (id, secret) = h
+        .with_service(move |s| {
+            let (info, secret) = s.add_client(&new).unwrap();
+            (info.id, secret.unwrap().expose().to_owned())
+        })
+        .await;
+    let service = Arc::new(Service {
+        id,
+        secret,
+        redirect,
+    });
+    let mut oidc_users = Vec::new();
+    for i in 0..CLIENTS {
+        oidc_users.push(
+            h.add_user(&format!("oidc{i}"), &format!("OIDC Borger {i}"))
+                .await,
+        );
+    }
+    let base = format!("https://localhost:{}", h.addr.port());
+    let (start, cpu_start) = (Instant::now(), cpu_seconds());
+    let deadline = start + PHASE;
+    let tasks: Vec<_> = oidc_users
+        .into_iter()
+        .map(|user| {
+            let (h, service, browser) = (h.clone(), service.clone(), Browser::new(&base, &ca));
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    oidc_login(&h, &browser, &service, &user).await;
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let oidc = summarise(lat, start.elapsed(), cpu_seconds() - cpu_start);
+
     println!();
     println!("| measure | count | per second | p50 | p99 | cores busy |");
     println!("|---|---|---|---|---|---|");
@@ -256,6 +367,7 @@ async fn main() {
     for (name, f) in [
         ("full logins (password + code)", &logins),
         ("durable signatures (sign + code)", &signatures),
+        ("OIDC logins (authorize, pages, token)", &oidc),
     ] {
         println!(
             "| {name} | {} | {:.1} | {:.1?} | {:.1?} | {:.2} |",
@@ -281,4 +393,9 @@ async fn main() {
         logins.rate / bound
     );
     println!("signatures/s = {:.0}  (goal ≥ 1000)", signatures.rate);
+    println!(
+        "CPU per OIDC login: {:.1} ms; OIDC logins/s ÷ argon2 bound = {:.2}",
+        1000.0 * oidc.cores_busy / oidc.rate,
+        oidc.rate / bound
+    );
 }

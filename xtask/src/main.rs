@@ -226,7 +226,14 @@ fn screenshots() -> Result<()> {
         .current_dir(root())
         .env("TAURI_DRIVER", &driver)
         .env("KODEKORT_APP", root().join("target/debug/kodekort-desktop"));
-    run(shots)
+    run(shots)?;
+    // The OpenID Connect login pages, from their browser test.
+    let mut oidc = Command::new("node");
+    oidc.args(["--test", "oidc.test.mjs"])
+        .current_dir(root().join("tests/ui"))
+        .env("KODEKORT_RP_PYTHON", venv("oidc-rp", &OIDC_RP_PACKAGES)?)
+        .env("KODEKORT_OIDC_SHOTS", root().join("docs/screenshots"));
+    run(oidc)
 }
 
 /// The app against a bare Tauri app, both release builds with the same
@@ -345,15 +352,43 @@ fn api_schema_tests() -> Result<()> {
     run(schemathesis)
 }
 
+/// The relying party of the OIDC browser test (tests/oidc/authlib_rp.py):
+/// authlib and requests from PyPI, pinned.
+const OIDC_RP_PACKAGES: [&str; 2] = ["authlib==1.9.10", "requests==2.34.2"];
+
+/// A venv under target/tools with `packages`, made once; returns its python3.
+fn venv(name: &str, packages: &[&str]) -> Result<PathBuf> {
+    let venv = root().join("target/tools").join(name);
+    let python = venv.join("bin/python3");
+    let stamp = venv.join("kodekort-packages.txt");
+    let wanted = packages.join("\n");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        let mut make = Command::new("python3");
+        make.args(["-m", "venv", "--clear"]).arg(&venv);
+        run(make)
+            .context("python3 could not make a venv: on Debian, `apt-get install python3-venv`")?;
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(packages);
+        run(pip)?;
+        std::fs::write(&stamp, wanted)?;
+    }
+    Ok(python)
+}
+
 /// The UI in Debian's headless Chromium: npm packages from the committed
 /// lock file, then `node --test` with the files listed (see package.json).
+/// The OIDC pages' test also runs `kodekort-server` and an authlib RP.
 fn ui_tests() -> Result<()> {
+    let rp_python = venv("oidc-rp", &OIDC_RP_PACKAGES)?;
     let dir = root().join("tests/ui");
     let mut ci = Command::new("npm");
     ci.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
     run(ci)?;
     let mut node = Command::new("npm");
-    node.args(["test"]).current_dir(&dir);
+    node.args(["test"])
+        .current_dir(&dir)
+        .env("KODEKORT_RP_PYTHON", rp_python);
     run(node)
 }
 

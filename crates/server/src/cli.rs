@@ -94,7 +94,7 @@ pub struct ServeArgs {
 
 fn parse_issuer(text: &str) -> Result<Issuer, String> {
     Issuer::parse(text)
-        .ok_or_else(|| "an https:// URL with no query, fragment or user name".to_owned())
+        .ok_or_else(|| "an https:// URL with no path, query, fragment or user name".to_owned())
 }
 
 fn parse_alg(text: &str) -> Result<Alg, String> {
@@ -202,8 +202,13 @@ pub enum ClientCommand {
         post_logout_redirect_uris: Vec<String>,
         /// A public client (an app in the browser or on a desktop): no
         /// secret, PKCE with S256 required.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "jwks")]
         public: bool,
+        /// A confidential client that authenticates with private_key_jwt
+        /// (signed assertions) instead of a secret: a file with its public
+        /// keys as a JWKS.
+        #[arg(long, value_name = "FILE")]
+        jwks: Option<PathBuf>,
         /// The sector its pairwise subject identifiers are made for. Clients
         /// of one sector see the same `sub` for a citizen; by default the
         /// host of the redirect URIs.
@@ -388,25 +393,32 @@ fn run_client(command: ClientCommand) -> Result<(), CliError> {
             redirect_uris,
             post_logout_redirect_uris,
             public,
+            jwks,
             sector,
             id_token_alg,
         } => {
+            let jwks = match jwks {
+                Some(path) => {
+                    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                    Some(String::from_utf8(bytes).map_err(|_| {
+                        CliError::Usage(format!("{}: not UTF-8 text", path.display()))
+                    })?)
+                }
+                None => None,
+            };
             let (client, secret) = open(&data)?.add_client(&NewClient {
                 name,
                 redirect_uris,
                 post_logout_redirect_uris,
                 public,
+                jwks,
                 sector,
                 id_token_alg,
             })?;
             eprintln!(
                 "client {} registered ({}, sector {}, ID tokens {})",
                 client.name,
-                if client.public {
-                    "public"
-                } else {
-                    "confidential"
-                },
+                client.auth_method,
                 client.sector,
                 client.id_token_alg.as_str()
             );
@@ -427,7 +439,7 @@ fn run_client(command: ClientCommand) -> Result<(), CliError> {
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     c.id,
                     c.name,
-                    if c.public { "public" } else { "confidential" },
+                    c.auth_method,
                     c.sector,
                     c.id_token_alg.as_str(),
                     c.redirect_uris.join(" ")

@@ -28,6 +28,7 @@ mod login;
 pub mod oidc;
 mod oidc_clients;
 mod oidc_keys;
+pub mod oidc_logout;
 mod operator;
 mod sessions;
 mod signing;

@@ -123,6 +123,8 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 4: the OpenID Connect provider (store/oidc.rs).
     oidc::MIGRATION,
+    // 5: clients with keys (private_key_jwt), and used assertion ids.
+    oidc::MIGRATION_5,
 ];
 
 /// The database of one data dir.

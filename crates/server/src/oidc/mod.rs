@@ -48,11 +48,13 @@ pub const MAX_PARAM_CHARS: usize = 1024;
 pub struct Issuer(String);
 
 impl Issuer {
-    /// `url` must be `https://host[:port][/path]`, with no query or fragment.
+    /// `url` must be `https://host[:port]`, with no path, query or
+    /// fragment: the endpoints are served from the root.
     pub fn parse(url: &str) -> Option<Issuer> {
         let parsed = url::Url::parse(url).ok()?;
         if parsed.scheme() != "https"
             || parsed.host_str().is_none()
+            || parsed.path() != "/"
             || parsed.query().is_some()
             || parsed.fragment().is_some()
             || !parsed.username().is_empty()
@@ -118,7 +120,8 @@ pub struct IdTokenClaims {
 }
 
 /// What the token endpoint answers (RFC 6749 5.1, OIDC Core 3.1.3.3).
-#[derive(Debug, Clone, Serialize)]
+/// No `Debug`: it holds the access token.
+#[derive(Clone, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -135,13 +138,15 @@ pub struct Discovery {
     pub token_endpoint: String,
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
+    pub end_session_endpoint: String,
     pub scopes_supported: [&'static str; 2],
     pub response_types_supported: [&'static str; 1],
     pub response_modes_supported: [&'static str; 1],
     pub grant_types_supported: [&'static str; 1],
     pub subject_types_supported: [&'static str; 1],
     pub id_token_signing_alg_values_supported: [&'static str; 3],
-    pub token_endpoint_auth_methods_supported: [&'static str; 2],
+    pub token_endpoint_auth_methods_supported: [&'static str; 3],
+    pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
     pub code_challenge_methods_supported: [&'static str; 1],
     pub claims_supported: [&'static str; 12],
     pub acr_values_supported: [&'static str; 1],
@@ -161,13 +166,19 @@ impl Discovery {
             token_endpoint: issuer.url(web::TOKEN_PATH),
             userinfo_endpoint: issuer.url(web::USERINFO_PATH),
             jwks_uri: issuer.url(web::JWKS_PATH),
+            end_session_endpoint: issuer.url(web::LOGOUT_PATH),
             scopes_supported: SCOPES,
             response_types_supported: ["code"],
             response_modes_supported: ["query"],
             grant_types_supported: ["authorization_code"],
             subject_types_supported: ["pairwise"],
             id_token_signing_alg_values_supported: ["RS256", "ES256", "EdDSA"],
-            token_endpoint_auth_methods_supported: ["client_secret_basic", "none"],
+            token_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "private_key_jwt",
+                "none",
+            ],
+            token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256", "EdDSA"],
             code_challenge_methods_supported: ["S256"],
             claims_supported: [
                 "iss",
@@ -205,11 +216,12 @@ mod tests {
             "https://id.example"
         );
         assert_eq!(
-            Issuer::parse("https://localhost:8443/op")
+            Issuer::parse("https://localhost:8443")
                 .unwrap()
                 .url("/oidc/token"),
-            "https://localhost:8443/op/oidc/token"
+            "https://localhost:8443/oidc/token"
         );
+        assert!(Issuer::parse("https://id.example/op").is_none(), "no path");
         assert!(Issuer::parse("http://id.example").is_none());
         assert!(Issuer::parse("https://id.example/?x=1").is_none());
         assert!(Issuer::parse("https://user@id.example").is_none());

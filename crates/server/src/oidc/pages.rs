@@ -7,9 +7,10 @@
 use maud::{html, Markup, DOCTYPE};
 use time::OffsetDateTime;
 
-use super::web::{FLOW_PATH, STYLESHEET_PATH};
+use super::web::{FLOW_PATH, LOGOUT_PATH, STYLESHEET_PATH};
 use crate::error::ApiError;
 use crate::service::oidc::{FlowView, PageError, PromptView};
+use crate::service::oidc_logout::LogoutParams;
 use crate::store::Stage;
 use kodekort_proto::ErrorCode;
 
@@ -100,6 +101,12 @@ struct Texts {
     unknown_client: &'static str,
     redirect_not_registered: &'static str,
     request_gone: &'static str,
+    logout_not_allowed: &'static str,
+    logout_title: &'static str,
+    logout_explained: &'static str,
+    log_out: &'static str,
+    logged_out_title: &'static str,
+    logged_out_next: &'static str,
     start_again: &'static str,
     invalid_credentials: &'static str,
     invalid_code: &'static str,
@@ -144,6 +151,12 @@ const DA: Texts = Texts {
     unknown_client: "Tjenesten, der sendte dig hertil, er ikke kendt af Kodekort.",
     redirect_not_registered: "Tjenesten, der sendte dig hertil, bad om at få dig sendt tilbage til en adresse, den ikke har registreret. Af hensyn til din sikkerhed sender vi dig ikke videre.",
     request_gone: "Dette login er afsluttet eller udløbet, eller det blev startet i en anden browser.",
+    logout_not_allowed: "Tjenesten bad om at få dig sendt til en adresse, den ikke har registreret. Af hensyn til din sikkerhed sender vi dig ikke videre.",
+    logout_title: "Log ud af Kodekort?",
+    logout_explained: "Du bliver logget ud af Kodekort i denne browser. Næste gang en tjeneste beder dig logge på, skal du bruge en kode fra dit kort.",
+    log_out: "Log ud",
+    logged_out_title: "Du er logget ud af Kodekort",
+    logged_out_next: "Du kan lukke vinduet eller gå tilbage til tjenesten.",
     start_again: "Gå tilbage til tjenesten, og start forfra.",
     invalid_credentials: "Brugernavnet eller adgangskoden er forkert.",
     invalid_code: "Koden passer ikke til nøglen på dit kort.",
@@ -188,6 +201,12 @@ const EN: Texts = Texts {
     unknown_client: "The service that sent you here is not known to Kodekort.",
     redirect_not_registered: "The service that sent you here asked to have you sent back to an address it has not registered. For your safety we do not send you on.",
     request_gone: "This login has ended or expired, or it was started in another browser.",
+    logout_not_allowed: "The service asked to have you sent to an address it has not registered. For your safety we do not send you on.",
+    logout_title: "Log out of Kodekort?",
+    logout_explained: "You will be logged out of Kodekort in this browser. The next time a service asks you to log in, you will need a code from your card.",
+    log_out: "Log out",
+    logged_out_title: "You are logged out of Kodekort",
+    logged_out_next: "You can close the window or go back to the service.",
     start_again: "Go back to the service and start again.",
     invalid_credentials: "The username or password is wrong.",
     invalid_code: "The code does not match the key on your card.",
@@ -351,13 +370,20 @@ pub fn flow_page(view: &FlowView) -> Markup {
                             p #error .error role="alert" { (message) }
                         }
                         label for="username" { (t.username) }
+                        // After a refusal the username stays, and focus goes
+                        // to the password, which carries the error too.
                         input #username name="username" type="text" autocomplete="username"
-                            autocapitalize="none" spellcheck="false" maxlength="64" required autofocus
+                            autocapitalize="none" spellcheck="false" maxlength="64" required
+                            value=[view.username.as_deref()]
+                            autofocus[view.username.is_none()]
                             aria-describedby=[error.as_ref().map(|_| "error")]
                             aria-invalid=[error.as_ref().map(|_| "true")];
                         label for="password" { (t.password) }
                         input #password name="password" type="password" autocomplete="current-password"
-                            maxlength="256" required;
+                            maxlength="256" required
+                            autofocus[view.username.is_some()]
+                            aria-describedby=[error.as_ref().map(|_| "error")]
+                            aria-invalid=[error.as_ref().map(|_| "true")];
                         button type="submit" { (t.continue_) }
                     }
                     (cancel)
@@ -385,6 +411,7 @@ pub fn error_page(error: PageError, lang: Lang) -> Markup {
         PageError::UnknownClient => t.unknown_client,
         PageError::RedirectUriNotRegistered => t.redirect_not_registered,
         PageError::RequestGone => t.request_gone,
+        PageError::LogoutNotAllowed => t.logout_not_allowed,
     };
     frame(
         lang,
@@ -394,6 +421,50 @@ pub fn error_page(error: PageError, lang: Lang) -> Markup {
             h1 { (t.error_title) }
             p role="alert" { (reason) }
             p { (t.start_again) }
+        },
+    )
+}
+
+/// Asks before logging out, when the request does not prove that a
+/// client sent it. The form carries the request on, with its CSRF value.
+pub fn logout_confirm_page(lang: Lang, csrf: &str, params: &LogoutParams) -> Markup {
+    let t = lang.texts();
+    let hidden = [
+        ("client_id", &params.client_id),
+        ("post_logout_redirect_uri", &params.post_logout_redirect_uri),
+        ("state", &params.state),
+    ];
+    frame(
+        lang,
+        t.logout_title,
+        None,
+        html! {
+            h1 { (t.logout_title) }
+            p { (t.logout_explained) }
+            form method="post" action=(LOGOUT_PATH) {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="ui_locales" value=(lang.as_str());
+                @for (name, value) in hidden {
+                    @if let Some(value) = value {
+                        input type="hidden" name=(name) value=(value);
+                    }
+                }
+                button type="submit" { (t.log_out) }
+            }
+        },
+    )
+}
+
+/// After a logout with nowhere registered to go back to.
+pub fn logged_out_page(lang: Lang) -> Markup {
+    let t = lang.texts();
+    frame(
+        lang,
+        t.logged_out_title,
+        None,
+        html! {
+            h1 { (t.logged_out_title) }
+            p { (t.logged_out_next) }
         },
     )
 }
@@ -416,6 +487,7 @@ mod tests {
             PageError::UnknownClient,
             PageError::RedirectUriNotRegistered,
             PageError::RequestGone,
+            PageError::LogoutNotAllowed,
         ] {
             for lang in [Lang::Da, Lang::En] {
                 let page = error_page(error, lang).into_string();

@@ -43,7 +43,12 @@ impl Alg {
         Alg::ALL.into_iter().find(|a| a.as_str() == text)
     }
 
-    fn jose(self) -> Algorithm {
+    /// The algorithm of a JWS header, if it is one of ours.
+    pub fn from_jose(alg: Algorithm) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.jose() == alg)
+    }
+
+    pub fn jose(self) -> Algorithm {
         match self {
             Alg::Rs256 => Algorithm::RS256,
             Alg::Es256 => Algorithm::ES256,

@@ -23,7 +23,10 @@ use super::pages::{self, Lang};
 use super::{Discovery, Issuer, OAuthError};
 use crate::api::blocking_on;
 use crate::error::{Error, Result};
-use crate::service::oidc::{Authorize, AuthorizeParams, Next, PageError, Step, TokenRequest};
+use crate::service::oidc::{
+    Authorize, AuthorizeParams, ClientAuth, Next, PageError, Step, TokenRequest,
+};
+use crate::service::oidc_logout::{Logout, LogoutParams};
 use crate::service::{valid_id, Service, SESSION_LIFETIME};
 
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -32,6 +35,7 @@ pub const TOKEN_PATH: &str = "/oidc/token";
 pub const USERINFO_PATH: &str = "/oidc/userinfo";
 pub const JWKS_PATH: &str = "/oidc/jwks";
 pub const FLOW_PATH: &str = "/oidc/login";
+pub const LOGOUT_PATH: &str = "/oidc/logout";
 pub const STYLESHEET_PATH: &str = "/oidc/static/kodekort.css";
 
 /// Binds a login to the browser it started in. `__Host-`: Secure, host
@@ -42,6 +46,9 @@ const BROWSER_COOKIE: &str = "__Host-kodekort-browser";
 const SESSION_COOKIE: &str = "__Host-kodekort-session";
 
 const STYLESHEET: &str = include_str!("pages.css");
+
+/// The one client assertion type (RFC 7523 2.2, `private_key_jwt`).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 #[derive(Clone)]
 struct OidcState {
@@ -72,6 +79,7 @@ pub fn router(
         .route(&format!("{FLOW_PATH}/{{id}}/cancel"), post(cancel_step))
         .route(TOKEN_PATH, post(token))
         .route(USERINFO_PATH, get(userinfo).post(userinfo))
+        .route(LOGOUT_PATH, get(logout_get).post(logout_post))
         .route(STYLESHEET_PATH, get(stylesheet))
         .with_state(state)
 }
@@ -91,6 +99,7 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn set_cookie(name: &'static str, value: String, max_age: Option<time::Duration>) -> HeaderValue {
+    // An empty value with Max-Age=0 removes the cookie.
     let mut cookie = Cookie::build((name, value))
         .path("/")
         .secure(true)
@@ -460,8 +469,25 @@ async fn token(
             "the Authorization header is not HTTP Basic with a client id and secret",
         )));
     };
+    let auth = match (basic, &req.client_assertion_type, &req.client_assertion) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Ok(oauth_error(OAuthError::new(
+                "invalid_request",
+                "use one client authentication method",
+            )))
+        }
+        (Some((id, secret)), None, None) => ClientAuth::Basic { id, secret },
+        (None, Some(kind), Some(jwt)) if kind == JWT_BEARER => ClientAuth::Assertion(jwt.clone()),
+        (None, None, None) => ClientAuth::None,
+        (None, _, _) => {
+            return Ok(oauth_error(OAuthError::new(
+                "invalid_client",
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer, with client_assertion",
+            )))
+        }
+    };
     let issuer = state.issuer.clone();
-    let answer = blocking_on(&state.service, move |s| s.oidc_token(&issuer, &req, basic)).await?;
+    let answer = blocking_on(&state.service, move |s| s.oidc_token(&issuer, &req, auth)).await?;
     Ok(match answer {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
@@ -470,6 +496,89 @@ async fn token(
         }
         Err(refused) => oauth_error(refused),
     })
+}
+
+/// The logout endpoint's form: the request, and the confirmation's CSRF value.
+#[derive(Debug, Default, Deserialize)]
+struct LogoutForm {
+    id_token_hint: Option<String>,
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    ui_locales: Option<String>,
+    csrf: Option<String>,
+}
+
+impl LogoutForm {
+    fn split(self) -> (LogoutParams, Option<String>) {
+        let params = LogoutParams {
+            id_token_hint: self.id_token_hint,
+            client_id: self.client_id,
+            post_logout_redirect_uri: self.post_logout_redirect_uri,
+            state: self.state,
+            ui_locales: self.ui_locales,
+        };
+        (params, self.csrf)
+    }
+}
+
+async fn logout_get(
+    State(state): State<OidcState>,
+    headers: HeaderMap,
+    query: Result<Query<LogoutForm>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response> {
+    let (params, _) = query.map(|Query(q)| q).unwrap_or_default().split();
+    logout(state, headers, params, None).await
+}
+
+async fn logout_post(
+    State(state): State<OidcState>,
+    headers: HeaderMap,
+    form: Result<Form<LogoutForm>, FormRejection>,
+) -> Result<Response> {
+    let (params, csrf) = form.map(|Form(f)| f).unwrap_or_default().split();
+    logout(state, headers, params, csrf).await
+}
+
+async fn logout(
+    state: OidcState,
+    headers: HeaderMap,
+    params: LogoutParams,
+    csrf: Option<String>,
+) -> Result<Response> {
+    let (browser, new_browser_cookie) = browser_of(&headers);
+    let session = cookie_value(&headers, SESSION_COOKIE);
+    let issuer = state.issuer.clone();
+    let outcome = blocking_on(&state.service, move |s| {
+        s.oidc_logout(
+            &issuer,
+            &params,
+            &browser,
+            session.as_deref(),
+            csrf.as_deref(),
+        )
+    })
+    .await?;
+    let ended = || set_cookie(SESSION_COOKIE, String::new(), Some(time::Duration::ZERO));
+    let response = match outcome {
+        Logout::Redirect(location) => with_cookies(redirect(&location), [ended()]),
+        Logout::Done(lang) => with_cookies(
+            html(pages::logged_out_page(lang), StatusCode::OK, None),
+            [ended()],
+        ),
+        Logout::Confirm {
+            lang,
+            csrf,
+            params,
+            back_to_origin,
+        } => html(
+            pages::logout_confirm_page(lang, &csrf, &params),
+            StatusCode::OK,
+            back_to_origin.as_deref(),
+        ),
+        Logout::ErrorPage(error, lang) => error_page(error, lang),
+    };
+    Ok(with_cookies(response, new_browser_cookie))
 }
 
 async fn userinfo(State(state): State<OidcState>, headers: HeaderMap) -> Result<Response> {
@@ -482,7 +591,15 @@ async fn userinfo(State(state): State<OidcState>, headers: HeaderMap) -> Result<
         .filter(|t| !t.is_empty() && t.len() <= 256);
     let answer = match token {
         Some(token) => blocking_on(&state.service, move |s| s.oidc_userinfo(&token)).await?,
-        None => Err(OAuthError::new("invalid_token", "no bearer token")),
+        None => {
+            // No credentials: no error code (RFC 6750 3.1).
+            let mut response = StatusCode::UNAUTHORIZED.into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            no_store(response.headers_mut());
+            return Ok(response);
+        }
     };
     Ok(match answer {
         Ok(claims) => {

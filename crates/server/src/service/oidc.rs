@@ -45,10 +45,14 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub ui_locales: Option<String>,
+    pub response_mode: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
 }
 
-/// A token request's form fields (RFC 6749 4.1.3).
-#[derive(Debug, Default, Clone, Deserialize)]
+/// A token request's form fields (RFC 6749 4.1.3). `Debug` hides the code,
+/// the verifier, any secret and the assertion.
+#[derive(Default, Clone, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -56,7 +60,53 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
 }
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a client authenticated at the token endpoint. `Debug` hides the
+/// secret and the assertion.
+#[derive(Clone)]
+pub enum ClientAuth {
+    /// `client_secret_basic`.
+    Basic { id: String, secret: String },
+    /// `private_key_jwt`: a JWT signed with one of the client's keys.
+    Assertion(String),
+    /// A public client: only `client_id` in the body.
+    None,
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientAuth::Basic { id, .. } => write!(f, "Basic({id}, ***)"),
+            ClientAuth::Assertion(_) => f.write_str("Assertion(***)"),
+            ClientAuth::None => f.write_str("None"),
+        }
+    }
+}
+
+/// The claims of a client assertion (RFC 7523 3).
+#[derive(Debug, Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    exp: i64,
+    jti: Option<String>,
+}
+
+/// Longest a client assertion may be valid for: a short-lived proof, not a
+/// second secret.
+const MAX_ASSERTION_LIFETIME: time::Duration = time::Duration::minutes(10);
 
 /// Why a request is shown an error page rather than sent back to the
 /// client: nobody is ever redirected to an address the client did not
@@ -69,6 +119,9 @@ pub enum PageError {
     RedirectUriNotRegistered,
     /// The login pages' request ended, expired, or belongs to another browser.
     RequestGone,
+    /// A logout named an address its client did not register, or two
+    /// different clients.
+    LogoutNotAllowed,
 }
 
 /// Where an authorization request goes next.
@@ -106,6 +159,8 @@ pub struct FlowView {
     pub csrf: String,
     /// The origin the pages may send the browser on to (CSP form-action).
     pub client_origin: String,
+    /// The username typed before a refusal, so it need not be typed again.
+    pub username: Option<String>,
 }
 
 /// After a step on the login pages.
@@ -117,11 +172,20 @@ pub enum Next {
 }
 
 /// A step's outcome, and the provider session cookie to set if a code was
-/// just typed right.
-#[derive(Debug, Clone)]
+/// just typed right (`Debug` hides it).
+#[derive(Clone)]
 pub struct Step {
     pub next: Next,
     pub new_session: Option<String>,
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Step")
+            .field("next", &self.next)
+            .field("new_session", &self.new_session.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl From<Next> for Step {
@@ -144,6 +208,10 @@ struct Valid {
     max_age: Option<i64>,
 }
 
+/// Marks a request whose password step is running (in `login_id`, which
+/// otherwise holds a challenge id; ids never contain a colon).
+const PENDING_PREFIX: &str = "pending:";
+
 fn random_secret() -> String {
     let mut raw = [0u8; 32];
     OsRng.fill_bytes(&mut raw);
@@ -158,10 +226,36 @@ fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
 }
 
 /// The origin of a registered URI, for the pages' CSP.
-fn origin_of(uri: &str) -> String {
+pub(super) fn origin_of(uri: &str) -> String {
     Url::parse(uri)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default()
+}
+
+/// Whether `given` is the registered redirect URI: exactly, except that a
+/// loopback IP address may come with any port (RFC 8252 7.3: a native app
+/// gets whatever port is free).
+fn redirect_matches(registered: &str, given: &str) -> bool {
+    if registered == given {
+        return true;
+    }
+    let (Ok(r), Ok(g)) = (Url::parse(registered), Url::parse(given)) else {
+        return false;
+    };
+    let loopback_ip = |u: &Url| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    loopback_ip(&r)
+        && r.scheme() == "http"
+        && g.scheme() == "http"
+        && r.host() == g.host()
+        && r.path() == g.path()
+        && r.query() == g.query()
+        && g.fragment().is_none()
+        && g.username().is_empty()
+        && g.password().is_none()
 }
 
 /// A PKCE value: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~` (RFC 7636 4.1).
@@ -209,7 +303,7 @@ impl Service {
 
     /// The citizen's pairwise subject for a sector: stable for the pair,
     /// and unrelated between sectors, so two services cannot match users.
-    fn pairwise_sub(&self, sector: &str, user_id: &str) -> String {
+    pub(super) fn pairwise_sub(&self, sector: &str, user_id: &str) -> String {
         B64URL.encode(self.keys.keyed_hash(
             "kodekort oidc pairwise sub v1",
             &[sector.as_bytes(), user_id.as_bytes()],
@@ -217,7 +311,11 @@ impl Service {
     }
 
     /// The provider session behind a cookie, if it is still valid.
-    fn live_op_session(&self, tx: &Tx<'_>, cookie: Option<&str>) -> Result<Option<OpSessionRow>> {
+    pub(super) fn live_op_session_of(
+        &self,
+        tx: &Tx<'_>,
+        cookie: Option<&str>,
+    ) -> Result<Option<OpSessionRow>> {
         let Some(cookie) = cookie else {
             return Ok(None);
         };
@@ -246,7 +344,14 @@ impl Service {
             return Ok(Authorize::ErrorPage(PageError::UnknownClient, lang));
         };
         let redirect_uri = match &p.redirect_uri {
-            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.clone(),
+            Some(uri)
+                if client
+                    .redirect_uris
+                    .iter()
+                    .any(|r| redirect_matches(r, uri)) =>
+            {
+                uri.clone()
+            }
             _ => {
                 return Ok(Authorize::ErrorPage(
                     PageError::RedirectUriNotRegistered,
@@ -273,7 +378,8 @@ impl Service {
         let browser_hash = self.browser_hash(browser);
         let outcome = self.store.write(|tx| {
             tx.delete_auth_requests_before(now)?;
-            let session = self.live_op_session(tx, session_cookie)?;
+            tx.purge_oidc(now - time::Duration::days(1), now - SESSION_LIFETIME)?;
+            let session = self.live_op_session_of(tx, session_cookie)?;
             let fresh_enough = |s: &OpSessionRow| {
                 !valid.prompt_login
                     && now - s.auth_time <= SSO_MAX_AGE
@@ -297,8 +403,18 @@ impl Service {
                 stage: Stage::Credentials,
                 created_at: now,
                 expires_at: now + REQUEST_LIFETIME,
+                force_consent: valid.prompt_consent,
             };
-            match session.filter(fresh_enough) {
+            // A citizen who must wait, or whose card is locked, gets no
+            // single sign-on either: the pages will say why.
+            let session = match session.filter(fresh_enough) {
+                Some(s) => match tx.user_by_id(&s.user_id)? {
+                    Some(user) if self.check_standing(tx, &user.username)?.is_ok() => Some(s),
+                    _ => None,
+                },
+                None => None,
+            };
+            match session {
                 Some(session) => {
                     if let Some(cookie) = session_cookie {
                         if now - session.last_seen_at >= TOUCH_INTERVAL {
@@ -307,7 +423,7 @@ impl Service {
                     }
                     request.user_id = Some(session.user_id.clone());
                     request.auth_time = Some(session.auth_time);
-                    if !valid.prompt_consent && self.consented(tx, &request)? {
+                    if self.consented(tx, &request)? {
                         request.stage = Stage::Done;
                         return Ok(Authorize::Redirect(self.issue_code(tx, issuer, &request)?));
                     }
@@ -349,9 +465,10 @@ impl Service {
         with_query(redirect_uri, &params)
     }
 
-    /// Whether the citizen already agreed to give this client what it asks.
+    /// Whether the citizen already agreed to give this client what it asks
+    /// (and the client did not ask to be asked again).
     fn consented(&self, tx: &Tx<'_>, request: &AuthRequestRow) -> Result<bool> {
-        let Some(user_id) = &request.user_id else {
+        let Some(user_id) = request.user_id.as_ref().filter(|_| !request.force_consent) else {
             return Ok(false);
         };
         Ok(tx
@@ -441,6 +558,7 @@ impl Service {
             error,
             csrf: self.oidc_csrf(&request.id, browser),
             client_origin: origin_of(&request.redirect_uri),
+            username: None,
         })))
     }
 
@@ -469,11 +587,17 @@ impl Service {
         username: &str,
         password: Password,
     ) -> Result<Next> {
-        let Some(request) = self.store.read(|tx| self.live_request(tx, id, browser))? else {
-            return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()));
-        };
-        if request.stage != Stage::Credentials {
-            return self.store.read(|tx| self.view(tx, &request, browser, None));
+        // Claim the step first: a second submission of the same form (a
+        // double click) must not ask a second key, which would close the
+        // first prompt and count it as a failure. It waits for the first and
+        // shows where that one got to.
+        let claim = format!("{PENDING_PREFIX}{}", random_secret());
+        let claimed = self.store.write(|tx| {
+            Ok(self.live_request(tx, id, browser)?.is_some()
+                && tx.claim_auth_request(id, &claim)?)
+        })?;
+        if !claimed {
+            return self.wait_for_claim(id, browser);
         }
         let login = LoginRequest {
             username: username.to_owned(),
@@ -483,12 +607,18 @@ impl Service {
         let outcome = match self.begin_login(&login) {
             Ok(challenge) => Ok(challenge.login_id),
             Err(Error::Api(refused)) => Err(refused),
-            Err(other) => return Err(other),
+            Err(other) => {
+                let _ = self.store.write(|tx| tx.release_auth_request(id, &claim));
+                return Err(other);
+            }
         };
         self.store.write(|tx| {
             let Some(mut request) = self.live_request(tx, id, browser)? else {
                 return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()));
             };
+            if request.login_id.as_deref() != Some(claim.as_str()) {
+                return self.view(tx, &request, browser, None);
+            }
             match outcome {
                 Ok(login_id) => {
                     request.login_id = Some(login_id);
@@ -496,9 +626,40 @@ impl Service {
                     tx.update_auth_request(&request)?;
                     self.view(tx, &request, browser, None)
                 }
-                Err(refused) => self.view(tx, &request, browser, Some(refused)),
+                Err(refused) => {
+                    tx.release_auth_request(id, &claim)?;
+                    request.login_id = None;
+                    let mut next = self.view(tx, &request, browser, Some(refused))?;
+                    if let Next::Show(view) = &mut next {
+                        view.username = Some(username.chars().take(64).collect());
+                    }
+                    Ok(next)
+                }
             }
         })
+    }
+
+    /// The page after another submission's password step, once it is done
+    /// (or after two seconds, as it stands then).
+    fn wait_for_claim(&self, id: &str, browser: &str) -> Result<Next> {
+        for _ in 0..40 {
+            let busy = self.store.read(|tx| {
+                Ok(self.live_request(tx, id, browser)?.is_some_and(|r| {
+                    r.login_id
+                        .as_deref()
+                        .is_some_and(|l| l.starts_with(PENDING_PREFIX))
+                }))
+            })?;
+            if !busy {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.store
+            .read(|tx| match self.live_request(tx, id, browser)? {
+                Some(request) => self.view(tx, &request, browser, None),
+                None => Ok(Next::ErrorPage(PageError::RequestGone, Lang::default())),
+            })
     }
 
     /// Step 2 on the pages: the code. A right code starts the provider's
@@ -547,18 +708,25 @@ impl Service {
                         return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()));
                     };
                     // A prompt that is gone cannot be answered: back to the
-                    // password, which asks a new key.
-                    if matches!(
-                        refused.code,
-                        ErrorCode::ChallengeExpired
-                            | ErrorCode::ChallengeNotFound
-                            | ErrorCode::ChallengeUsed
-                    ) {
+                    // password, which asks a new key. Only if the request is
+                    // still at that prompt: a second submission of the same
+                    // code must not undo the first, which moved it on.
+                    let at_this_prompt = request.stage == Stage::Code
+                        && request.login_id.as_deref() == Some(login_id.as_str());
+                    if at_this_prompt
+                        && matches!(
+                            refused.code,
+                            ErrorCode::ChallengeExpired
+                                | ErrorCode::ChallengeNotFound
+                                | ErrorCode::ChallengeUsed
+                        )
+                    {
                         request.stage = Stage::Credentials;
                         request.login_id = None;
                         tx.update_auth_request(&request)?;
                     }
-                    self.view(tx, &request, browser, Some(refused))
+                    let said = at_this_prompt.then_some(refused);
+                    self.view(tx, &request, browser, said)
                 })?;
                 Ok(next.into())
             }
@@ -632,12 +800,11 @@ impl Service {
     }
 
     /// The token endpoint: a code for an ID token and an access token.
-    /// `basic` is the client id and secret from `client_secret_basic`.
     pub fn oidc_token(
         &self,
         issuer: &Issuer,
         req: &TokenRequest,
-        basic: Option<(String, String)>,
+        auth: ClientAuth,
     ) -> Result<std::result::Result<TokenResponse, OAuthError>> {
         let refuse =
             |error: &'static str, description: &str| Ok(Err(OAuthError::new(error, description)));
@@ -647,25 +814,48 @@ impl Service {
                 "send the client secret with HTTP Basic (client_secret_basic)",
             );
         }
-        let client_id = match (&basic, &req.client_id) {
-            (Some((id, _)), Some(body)) if id != body => {
+        let asserted = match &auth {
+            ClientAuth::Assertion(jwt) => {
+                match jsonwebtoken::dangerous::insecure_decode_claims::<AssertionClaims>(jwt) {
+                    Ok(claims) => Some(claims.iss),
+                    Err(_) => return refuse("invalid_client", "client_assertion is not a JWT"),
+                }
+            }
+            _ => None,
+        };
+        let named = match (&auth, &asserted) {
+            (ClientAuth::Basic { id, .. }, _) => Some(id.clone()),
+            (_, Some(iss)) => Some(iss.clone()),
+            _ => None,
+        };
+        let client_id = match (named, req.client_id.clone()) {
+            (Some(id), Some(body)) if id != body => {
                 return refuse(
                     "invalid_request",
                     "client_id differs from the authenticated client",
                 )
             }
-            (Some((id, _)), _) => id.clone(),
-            (None, Some(id)) => id.clone(),
+            (Some(id), _) | (None, Some(id)) => id,
             (None, None) => return refuse("invalid_client", "no client authentication"),
         };
+        if client_id.len() > MAX_PARAM_CHARS {
+            return refuse("invalid_client", "unknown client");
+        }
         let Some(client) = self.store.read(|tx| tx.client(&client_id))? else {
             return refuse("invalid_client", "unknown client");
         };
-        match (&basic, client.secret_hash.is_some()) {
-            (Some((_, secret)), true) if self.client_secret_matches(&client, secret) => {}
-            (None, false) => {}
-            (_, true) => return refuse("invalid_client", "client authentication failed"),
-            (Some(_), false) => return refuse("invalid_client", "a public client has no secret"),
+        let authenticated = match (&auth, &client.secret_hash, &client.jwks) {
+            (ClientAuth::Basic { secret, .. }, Some(_), _) => {
+                self.client_secret_matches(&client, secret)
+            }
+            (ClientAuth::Assertion(jwt), None, Some(jwks)) => {
+                self.client_assertion_ok(issuer, &client.id, jwks, jwt)?
+            }
+            (ClientAuth::None, None, None) => true,
+            _ => false,
+        };
+        if !authenticated {
+            return refuse("invalid_client", "client authentication failed");
         }
         if req.grant_type.as_deref() != Some("authorization_code") {
             return refuse(
@@ -789,6 +979,75 @@ impl Service {
         }))
     }
 
+    /// Whether `jwt` is a valid `private_key_jwt` assertion of the client
+    /// (RFC 7523 3): signed by one of its keys, `iss` and `sub` the client,
+    /// `aud` this token endpoint or the issuer, not expired and valid at most
+    /// ten minutes, and its `jti` never seen before.
+    fn client_assertion_ok(
+        &self,
+        issuer: &Issuer,
+        client_id: &str,
+        jwks: &str,
+        jwt: &str,
+    ) -> Result<bool> {
+        let Ok(set) = serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(jwks) else {
+            return Err(Error::Corrupt("a client's stored JWKS"));
+        };
+        let Ok(header) = jsonwebtoken::decode_header(jwt) else {
+            return Ok(false);
+        };
+        if Alg::from_jose(header.alg).is_none() {
+            return Ok(false);
+        }
+        let key = match (&header.kid, set.keys.as_slice()) {
+            (Some(kid), _) => set.find(kid),
+            (None, [only]) => Some(only),
+            (None, _) => None,
+        };
+        // A key that names its algorithm is used with that one only (RFC 8725 3.1).
+        let key = key.filter(|k| {
+            k.common
+                .key_algorithm
+                .is_none_or(|a| a.to_string() == format!("{:?}", header.alg))
+        });
+        let Some(decoding) = key.and_then(|k| jsonwebtoken::DecodingKey::from_jwk(k).ok()) else {
+            return Ok(false);
+        };
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        // `exp` is checked against the service's clock below.
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["iss", "sub", "aud", "exp"]);
+        validation.set_issuer(&[client_id]);
+        validation.sub = Some(client_id.to_owned());
+        validation.set_audience(&[
+            issuer.url(crate::oidc::web::TOKEN_PATH),
+            issuer.as_str().to_owned(),
+        ]);
+        let Ok(data) = jsonwebtoken::decode::<AssertionClaims>(jwt, &decoding, &validation) else {
+            return Ok(false);
+        };
+        let now = self.now();
+        let Ok(expires) = OffsetDateTime::from_unix_timestamp(data.claims.exp) else {
+            return Ok(false);
+        };
+        let Some(jti) = data
+            .claims
+            .jti
+            .filter(|j| !j.is_empty() && j.len() <= MAX_PARAM_CHARS)
+        else {
+            return Ok(false);
+        };
+        if expires <= now || expires > now + MAX_ASSERTION_LIFETIME {
+            return Ok(false);
+        }
+        let jti_hash = self.keys.keyed_hash(
+            "kodekort oidc assertion v1",
+            &[client_id.as_bytes(), jti.as_bytes()],
+        );
+        self.store
+            .write(|tx| tx.record_assertion(&jti_hash, expires, now))
+    }
+
     /// Ends the provider's session behind a cookie (a new login in this
     /// browser replaces it; logout ends it).
     pub fn oidc_end_session(&self, cookie: &str) -> Result<()> {
@@ -835,6 +1094,21 @@ fn validate(
     p: &AuthorizeParams,
 ) -> std::result::Result<Valid, (&'static str, String)> {
     let invalid = |what: &str| Err(("invalid_request", what.to_owned()));
+    if p.request.is_some() {
+        return Err((
+            "request_not_supported",
+            "request objects are not supported".into(),
+        ));
+    }
+    if p.request_uri.is_some() {
+        return Err((
+            "request_uri_not_supported",
+            "request_uri is not supported".into(),
+        ));
+    }
+    if p.response_mode.as_deref().is_some_and(|m| m != "query") {
+        return invalid("only response_mode=query is supported");
+    }
     if p.response_type.as_deref() != Some("code") {
         return Err((
             "unsupported_response_type",
@@ -862,9 +1136,11 @@ fn validate(
         (Some(_), Some("S256")) => return invalid("code_challenge is not a base64url SHA-256"),
         (Some(_), _) => return invalid("code_challenge_method must be S256"),
         (None, Some(_)) => return invalid("code_challenge_method without code_challenge"),
-        (None, None) if client.secret_hash.is_none() => {
+        (None, None) if client.secret_hash.is_none() && client.jwks.is_none() => {
             return invalid("a public client must use PKCE with S256")
         }
+        // RFC 9700 2.1.1: without PKCE, the nonce is what stops code injection.
+        (None, None) if p.nonce.is_none() => return invalid("use PKCE with S256, or a nonce"),
         (None, None) => None,
     };
     let prompts: Vec<&str> = p

@@ -27,6 +27,9 @@ pub struct NewClient {
     /// A public client (a browser or native app) has no secret and must
     /// use PKCE.
     pub public: bool,
+    /// A confidential client that authenticates with `private_key_jwt`:
+    /// its public keys, as a JWKS (JSON). It gets no secret.
+    pub jwks: Option<String>,
     /// The sector of its pairwise `sub`; by default the redirect URIs' host.
     pub sector: Option<String>,
     pub id_token_alg: Alg,
@@ -38,6 +41,8 @@ pub struct ClientInfo {
     pub id: String,
     pub name: String,
     pub public: bool,
+    /// `client_secret_basic`, `private_key_jwt`, or `none` (public).
+    pub auth_method: &'static str,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub sector: String,
@@ -127,17 +132,23 @@ impl Service {
             return Err(refused("give at least one --redirect-uri".into()));
         }
         let mut hosts = Vec::new();
+        let mut loopback = false;
         for uri in new
             .redirect_uris
             .iter()
             .chain(&new.post_logout_redirect_uris)
         {
             let url = check_redirect_uri(uri).map_err(refused)?;
+            loopback |= url.scheme() == "http";
             hosts.push(url.host_str().unwrap_or_default().to_owned());
         }
+        let id = new_id("client");
         let sector = match &new.sector {
             Some(sector) if !sector.trim().is_empty() => sector.trim().to_owned(),
             Some(_) => return Err(refused("the sector is empty".into())),
+            // Every native app on every computer has the loopback host: a
+            // sector of its own, or unrelated apps could match citizens.
+            None if loopback => id.clone(),
             None => {
                 hosts.sort();
                 hosts.dedup();
@@ -153,17 +164,26 @@ impl Service {
                 }
             }
         };
-        let secret = (!new.public).then(|| {
+        if new.public && new.jwks.is_some() {
+            return Err(refused(
+                "a public client has no keys: drop --public or --jwks".into(),
+            ));
+        }
+        if let Some(jwks) = &new.jwks {
+            check_client_jwks(jwks).map_err(refused)?;
+        }
+        let secret = (!new.public && new.jwks.is_none()).then(|| {
             let mut raw = [0u8; 32];
             OsRng.fill_bytes(&mut raw);
             ClientSecret(B64URL.encode(raw))
         });
         let row = ClientRow {
-            id: new_id("client"),
+            id,
             name: name.to_owned(),
             secret_hash: secret
                 .as_ref()
                 .map(|s| self.client_secret_hash(s.expose()).to_vec()),
+            jwks: new.jwks.clone(),
             redirect_uris: new.redirect_uris.clone(),
             post_logout_redirect_uris: new.post_logout_redirect_uris.clone(),
             sector,
@@ -195,9 +215,46 @@ impl Service {
     }
 }
 
+/// A client's public keys: a JWKS of RSA, EC or OKP keys usable for
+/// signatures, each with a `kid` when there are several, and no private or
+/// symmetric key (a client that sends its private key has made a mistake
+/// that must not be stored).
+pub fn check_client_jwks(text: &str) -> std::result::Result<(), String> {
+    let raw: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("the JWKS is not JSON: {e}"))?;
+    let keys = raw["keys"]
+        .as_array()
+        .filter(|k| !k.is_empty())
+        .ok_or("the JWKS has no \"keys\"")?;
+    for key in keys {
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            if key.get(private).is_some() {
+                return Err(format!(
+                    "the JWKS holds a private or symmetric key (member \"{private}\"): give only public keys"
+                ));
+            }
+        }
+        if keys.len() > 1 && key["kid"].as_str().is_none_or(str::is_empty) {
+            return Err("with several keys, each needs a \"kid\"".into());
+        }
+    }
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(raw).map_err(|e| format!("the JWKS is not valid: {e}"))?;
+    for jwk in &set.keys {
+        jsonwebtoken::DecodingKey::from_jwk(jwk)
+            .map_err(|e| format!("a key of the JWKS cannot verify signatures: {e}"))?;
+    }
+    Ok(())
+}
+
 fn client_info(row: ClientRow) -> Result<ClientInfo> {
     Ok(ClientInfo {
-        public: row.secret_hash.is_none(),
+        public: row.secret_hash.is_none() && row.jwks.is_none(),
+        auth_method: match (&row.secret_hash, &row.jwks) {
+            (Some(_), _) => "client_secret_basic",
+            (None, Some(_)) => "private_key_jwt",
+            (None, None) => "none",
+        },
         id_token_alg: Alg::parse(&row.id_token_alg)
             .ok_or(Error::Corrupt("a client's id_token_alg"))?,
         id: row.id,

@@ -97,6 +97,15 @@ impl Service {
         Ok(signing::jwks(keys.iter().map(|k| k.as_ref())))
     }
 
+    /// A published key by its id (current, or retired but still published).
+    pub(super) fn published_key(&self, kid: &str) -> Result<Option<Arc<LoadedKey>>> {
+        self.published_key_rows()?
+            .iter()
+            .find(|row| row.kid == kid)
+            .map(|row| self.loaded(row))
+            .transpose()
+    }
+
     fn published_key_rows(&self) -> Result<Vec<OidcKeyRow>> {
         let now = self.now();
         let oldest_kept = now - ID_TOKEN_LIFETIME - RETIRED_KEY_KEPT;

@@ -100,6 +100,9 @@ impl Service {
             let user = tx.user_by_username(&username)?.ok_or(ErrorCode::NotFound)?;
             self.close_all_challenges(tx, &username)?;
             tx.reset_failures(&username)?;
+            // A new card is often for a lost one: whoever holds the provider's
+            // session in some browser must not log in to services with it.
+            tx.revoke_op_sessions_of_user(&user.id, now)?;
             let card = self.insert_new_card(tx, &user.id, CardLife::Active, now)?;
             Ok((
                 User {

@@ -84,6 +84,19 @@ pub(super) const MIGRATION: &str = "
     ) STRICT, WITHOUT ROWID;
 ";
 
+/// Migration 5: clients that authenticate with `private_key_jwt` (their
+/// public keys as a JWKS), the ids of assertions already used, and requests
+/// that asked for consent again (`prompt=consent`).
+pub(super) const MIGRATION_5: &str = "
+    ALTER TABLE oidc_clients ADD COLUMN jwks TEXT;
+    ALTER TABLE oidc_requests ADD COLUMN force_consent INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE oidc_assertions (
+        jti_hash        BLOB PRIMARY KEY,
+        expires_at      INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX oidc_assertions_by_expiry ON oidc_assertions(expires_at);
+";
+
 /// A signing key of the provider, its private part sealed under `data.key`.
 #[derive(Debug, Clone)]
 pub struct OidcKeyRow {
@@ -99,8 +112,10 @@ pub struct OidcKeyRow {
 pub struct ClientRow {
     pub id: String,
     pub name: String,
-    /// `None` for a public client (PKCE, no secret).
+    /// For `client_secret_basic`; `None` for a public client or one with keys.
     pub secret_hash: Option<Vec<u8>>,
+    /// For `private_key_jwt`: the client's public keys, a JWKS as JSON.
+    pub jwks: Option<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub sector: String,
@@ -158,6 +173,8 @@ pub struct AuthRequestRow {
     pub stage: Stage,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// `prompt=consent`: ask even if the citizen agreed before.
+    pub force_consent: bool,
 }
 
 /// An authorization code, bound to its client, redirect URI and challenge.
@@ -199,8 +216,8 @@ fn opt_ts(value: Option<i64>) -> rusqlite::Result<Option<OffsetDateTime>> {
     value.map(from_ts).transpose()
 }
 
-const CLIENT_COLUMNS: &str =
-    "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, sector, id_token_alg, created_at";
+const CLIENT_COLUMNS: &str = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+     sector, id_token_alg, created_at, jwks";
 
 fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
     Ok(ClientRow {
@@ -212,11 +229,12 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
         sector: r.get(5)?,
         id_token_alg: r.get(6)?,
         created_at: from_ts(r.get(7)?)?,
+        jwks: r.get(8)?,
     })
 }
 
 const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, scope, state, nonce, code_challenge, \
-     browser_hash, lang, login_id, user_id, auth_time, stage, created_at, expires_at";
+     browser_hash, lang, login_id, user_id, auth_time, stage, created_at, expires_at, force_consent";
 
 fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuthRequestRow> {
     Ok(AuthRequestRow {
@@ -238,6 +256,7 @@ fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuthRequestRow> {
         },
         created_at: from_ts(r.get(13)?)?,
         expires_at: from_ts(r.get(14)?)?,
+        force_consent: r.get(15)?,
     })
 }
 
@@ -300,7 +319,10 @@ impl Tx<'_> {
     /// Inserts a client; `Ok(false)` if the id is taken.
     pub fn insert_client(&self, c: &ClientRow) -> Result<bool> {
         let result = self.0.execute(
-            &format!("INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            &format!(
+                "INSERT INTO oidc_clients ({CLIENT_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ),
             params![
                 c.id,
                 c.name,
@@ -309,7 +331,8 @@ impl Tx<'_> {
                 to_json(&c.post_logout_redirect_uris),
                 c.sector,
                 c.id_token_alg,
-                ts(c.created_at)
+                ts(c.created_at),
+                c.jwks
             ],
         );
         match result {
@@ -361,7 +384,7 @@ impl Tx<'_> {
         self.0.execute(
             &format!(
                 "INSERT INTO oidc_requests ({REQUEST_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             ),
             params![
                 a.id,
@@ -378,7 +401,8 @@ impl Tx<'_> {
                 a.auth_time.map(ts),
                 a.stage.as_str(),
                 ts(a.created_at),
-                ts(a.expires_at)
+                ts(a.expires_at),
+                a.force_consent
             ],
         )?;
         Ok(())
@@ -408,6 +432,25 @@ impl Tx<'_> {
                 a.auth_time.map(ts),
                 a.stage.as_str()
             ],
+        )?;
+        Ok(())
+    }
+
+    /// Marks the password step of a request as running; `false` if it is
+    /// not at that step or another submission runs it.
+    pub fn claim_auth_request(&self, id: &str, claim: &str) -> Result<bool> {
+        Ok(self.0.execute(
+            "UPDATE oidc_requests SET login_id = ?2
+             WHERE id = ?1 AND stage = 'credentials' AND login_id IS NULL",
+            params![id, claim],
+        )? == 1)
+    }
+
+    /// Ends a claim that did not lead to a card prompt.
+    pub fn release_auth_request(&self, id: &str, claim: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE oidc_requests SET login_id = NULL WHERE id = ?1 AND login_id = ?2",
+            params![id, claim],
         )?;
         Ok(())
     }
@@ -527,6 +570,29 @@ impl Tx<'_> {
         )?)
     }
 
+    /// Records a client assertion's id; `false` if it was seen before (a
+    /// replay). Ids of expired assertions are forgotten.
+    pub fn record_assertion(
+        &self,
+        jti_hash: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.0.execute(
+            "DELETE FROM oidc_assertions WHERE expires_at < ?1",
+            [ts(now)],
+        )?;
+        let inserted = self.0.execute(
+            "INSERT INTO oidc_assertions (jti_hash, expires_at) VALUES (?1, ?2)",
+            params![jti_hash, ts(expires_at)],
+        );
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     // ---- the provider's browser sessions and consents ---------------------
 
     pub fn insert_op_session(
@@ -575,6 +641,38 @@ impl Tx<'_> {
         self.0.execute(
             "UPDATE oidc_sessions SET revoked_at = ?2 WHERE cookie_hash = ?1 AND revoked_at IS NULL",
             params![cookie_hash, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Ends every provider session of a citizen.
+    pub fn revoke_op_sessions_of_user(&self, user_id: &str, now: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "UPDATE oidc_sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+            params![user_id, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets what can no longer be used: codes and access tokens a day
+    /// past their end (kept that long so a replay is still recognised), and
+    /// provider sessions past the longest a session lives.
+    pub fn purge_oidc(
+        &self,
+        codes_before: OffsetDateTime,
+        sessions_before: OffsetDateTime,
+    ) -> Result<()> {
+        self.0.execute(
+            "DELETE FROM oidc_codes WHERE expires_at < ?1",
+            [ts(codes_before)],
+        )?;
+        self.0.execute(
+            "DELETE FROM oidc_tokens WHERE expires_at < ?1",
+            [ts(codes_before)],
+        )?;
+        self.0.execute(
+            "DELETE FROM oidc_sessions WHERE created_at < ?1",
+            [ts(sessions_before)],
         )?;
         Ok(())
     }
