@@ -13,6 +13,7 @@
 use serde::Serialize;
 use time::Duration;
 
+pub mod openapi;
 pub mod pages;
 pub mod signing;
 pub mod web;
@@ -76,8 +77,9 @@ impl Issuer {
 
 /// An OAuth error answer (RFC 6749 5.2), as RP libraries parse it: the
 /// provider's endpoints speak OAuth's error format, not the API's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OAuthError {
+    #[schema(value_type = String)]
     pub error: &'static str,
     pub error_description: String,
     #[serde(skip)]
@@ -121,9 +123,10 @@ pub struct IdTokenClaims {
 
 /// What the token endpoint answers (RFC 6749 5.1, OIDC Core 3.1.3.3).
 /// No `Debug`: it holds the access token.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
+    #[schema(value_type = String)]
     pub token_type: &'static str,
     pub expires_in: i64,
     pub id_token: String,
@@ -131,7 +134,7 @@ pub struct TokenResponse {
 }
 
 /// The discovery document (OpenID Connect Discovery 1.0, section 3).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Discovery {
     pub issuer: String,
     pub authorization_endpoint: String,
@@ -139,18 +142,31 @@ pub struct Discovery {
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
     pub end_session_endpoint: String,
+    #[schema(value_type = Vec<String>)]
     pub scopes_supported: [&'static str; 2],
+    #[schema(value_type = Vec<String>)]
     pub response_types_supported: [&'static str; 1],
+    #[schema(value_type = Vec<String>)]
     pub response_modes_supported: [&'static str; 1],
+    #[schema(value_type = Vec<String>)]
     pub grant_types_supported: [&'static str; 1],
+    #[schema(value_type = Vec<String>)]
     pub subject_types_supported: [&'static str; 1],
+    #[schema(value_type = Vec<String>)]
     pub id_token_signing_alg_values_supported: [&'static str; 3],
+    #[schema(value_type = Vec<String>)]
     pub token_endpoint_auth_methods_supported: [&'static str; 3],
+    #[schema(value_type = Vec<String>)]
     pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
+    #[schema(value_type = Vec<String>)]
     pub code_challenge_methods_supported: [&'static str; 1],
+    #[schema(value_type = Vec<String>)]
     pub claims_supported: [&'static str; 12],
+    #[schema(value_type = Vec<String>)]
     pub acr_values_supported: [&'static str; 1],
+    #[schema(value_type = Vec<String>)]
     pub ui_locales_supported: [&'static str; 2],
+    #[schema(value_type = Vec<String>)]
     pub prompt_values_supported: [&'static str; 3],
     pub claims_parameter_supported: bool,
     pub request_parameter_supported: bool,

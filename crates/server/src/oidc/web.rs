@@ -18,9 +18,13 @@ use cookie::{Cookie, SameSite};
 use kodekort_proto::{Code, Password};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::openapi::{JwksDoc, OidcDoc, UserinfoDoc};
 use super::pages::{self, Lang};
-use super::{Discovery, Issuer, OAuthError};
+use super::{Discovery, Issuer, OAuthError, TokenResponse};
 use crate::api::blocking_on;
 use crate::error::{Error, Result};
 use crate::service::oidc::{
@@ -37,6 +41,7 @@ pub const JWKS_PATH: &str = "/oidc/jwks";
 pub const FLOW_PATH: &str = "/oidc/login";
 pub const LOGOUT_PATH: &str = "/oidc/logout";
 pub const STYLESHEET_PATH: &str = "/oidc/static/kodekort.css";
+pub const OPENAPI_PATH: &str = "/oidc/openapi.json";
 
 /// Binds a login to the browser it started in. `__Host-`: Secure, host
 /// only, path `/`. SameSite=Lax, because the service sends the browser
@@ -68,20 +73,43 @@ pub fn router(
         issuer: Arc::new(issuer),
         password_checks,
     };
-    Router::new()
-        .route(DISCOVERY_PATH, get(discovery))
-        .route(JWKS_PATH, get(jwks))
+    let (documented, doc) = documented();
+    let doc = Arc::new(
+        doc.to_pretty_json()
+            .expect("the OpenAPI document serialises"),
+    );
+    documented
+        .route(
+            OPENAPI_PATH,
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
         .route(AUTHORIZE_PATH, get(authorize_get).post(authorize_post))
         .route(&format!("{FLOW_PATH}/{{id}}"), get(page))
         .route(&format!("{FLOW_PATH}/{{id}}/password"), post(password_step))
         .route(&format!("{FLOW_PATH}/{{id}}/code"), post(code_step))
         .route(&format!("{FLOW_PATH}/{{id}}/consent"), post(consent_step))
         .route(&format!("{FLOW_PATH}/{{id}}/cancel"), post(cancel_step))
-        .route(TOKEN_PATH, post(token))
-        .route(USERINFO_PATH, get(userinfo).post(userinfo))
         .route(LOGOUT_PATH, get(logout_get).post(logout_post))
         .route(STYLESHEET_PATH, get(stylesheet))
         .with_state(state)
+}
+
+/// The JSON endpoints and their OpenAPI document, built from the handlers.
+fn documented() -> (Router<OidcState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(OidcDoc::openapi())
+        .routes(routes!(discovery))
+        .routes(routes!(jwks))
+        .routes(routes!(token))
+        .routes(routes!(userinfo))
+        .split_for_parts()
 }
 
 // ---- cookies and headers ----------------------------------------------------
@@ -222,10 +250,17 @@ fn oauth_error(error: OAuthError) -> Response {
 
 // ---- handlers -----------------------------------------------------------------
 
+/// The discovery document.
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc",
+    responses((status = 200, body = Discovery)))]
 async fn discovery(State(state): State<OidcState>) -> Response {
     Json(Discovery::new(&state.issuer)).into_response()
 }
 
+/// The keys that sign ID tokens: the current one of each algorithm, and
+/// retired ones while tokens they signed may be valid.
+#[utoipa::path(get, path = "/oidc/jwks", tag = "oidc",
+    responses((status = 200, body = JwksDoc)))]
 async fn jwks(State(state): State<OidcState>) -> Result<Response> {
     let set = blocking_on(&state.service, |s| s.oidc_jwks()).await?;
     Ok(Json(set).into_response())
@@ -452,6 +487,14 @@ fn basic_auth(headers: &HeaderMap) -> std::result::Result<Option<(String, String
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
 
+/// A code for an ID token and an access token. Confidential clients
+/// authenticate with HTTP Basic or a client assertion; public ones send
+/// `client_id` and their PKCE verifier.
+#[utoipa::path(post, path = "/oidc/token", tag = "oidc",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_basic" = [])),
+    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthError),
+        (status = 401, body = OAuthError)))]
 async fn token(
     State(state): State<OidcState>,
     headers: HeaderMap,
@@ -581,6 +624,10 @@ async fn logout(
     Ok(with_cookies(response, new_browser_cookie))
 }
 
+/// The claims an access token was issued for.
+#[utoipa::path(method(get, post), path = "/oidc/userinfo", tag = "oidc",
+    security(("access_token" = [])),
+    responses((status = 200, body = UserinfoDoc), (status = 401, body = OAuthError)))]
 async fn userinfo(State(state): State<OidcState>, headers: HeaderMap) -> Result<Response> {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -592,12 +639,11 @@ async fn userinfo(State(state): State<OidcState>, headers: HeaderMap) -> Result<
     let answer = match token {
         Some(token) => blocking_on(&state.service, move |s| s.oidc_userinfo(&token)).await?,
         None => {
-            // No credentials: no error code (RFC 6750 3.1).
-            let mut response = StatusCode::UNAUTHORIZED.into_response();
+            // No credentials: no error code in the challenge (RFC 6750 3.1).
+            let mut response = oauth_error(OAuthError::new("invalid_token", "no bearer token"));
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            no_store(response.headers_mut());
             return Ok(response);
         }
     };
@@ -621,6 +667,15 @@ async fn userinfo(State(state): State<OidcState>, headers: HeaderMap) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_openapi_document_names_the_endpoints_discovery_names() {
+        let (_, doc) = documented();
+        for path in [DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
+        assert_eq!(doc.paths.paths.len(), 4);
+    }
 
     #[test]
     fn basic_auth_unescapes_form_encoded_parts() {

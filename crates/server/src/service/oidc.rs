@@ -52,7 +52,7 @@ pub struct AuthorizeParams {
 
 /// A token request's form fields (RFC 6749 4.1.3). `Debug` hides the code,
 /// the verifier, any secret and the assertion.
-#[derive(Default, Clone, Deserialize)]
+#[derive(Default, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
