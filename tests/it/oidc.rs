@@ -1344,3 +1344,48 @@ async fn no_single_sign_on_for_a_locked_card_or_after_a_new_card() {
         "login_required"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_without_its_csrf_value_or_from_another_browser_is_refused() {
+    let h = Harness::start().await;
+    let anna = h.add_user("anna", "Anna A").await;
+    let skat = Rp::new(&h, "Skat", false, Alg::Rs256).await;
+    let browser = Browser::new(&issuer(&h), &ca(&h));
+    let started = skat.start(&[("ui_locales", "en")]);
+    let page = browser.visit(&started.url).await;
+    let action = page.action("password");
+    let fields = |csrf: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.to_owned()),
+            ("username".to_owned(), anna.username.clone()),
+            ("password".to_owned(), anna.password.clone()),
+        ]
+    };
+    for (what, who, csrf) in [
+        ("a forged value", &browser, "forged".to_owned()),
+        ("no value", &browser, String::new()),
+        (
+            "another browser",
+            &Browser::new(&issuer(&h), &ca(&h)),
+            page.hidden("csrf"),
+        ),
+    ] {
+        let form = fields(&csrf);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refused = who.post(&action, &form).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{what}");
+        // The page cannot trust the request, so it speaks the default language.
+        assert!(
+            refused.body.contains("Login kan ikke fortsætte"),
+            "{what}: {}",
+            refused.body
+        );
+    }
+    // Nothing was counted: the real form still gets the first key with 5 attempts.
+    let code_page = browser.password(&page, &anna).await;
+    assert!(
+        code_page.body.contains("before a wait or a lock: 5."),
+        "{}",
+        code_page.body
+    );
+}

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -352,34 +352,43 @@ struct StepForm {
     decision: Option<String>,
 }
 
-/// The request id and browser of a form post whose CSRF value is right.
-fn checked(
-    state: &OidcState,
+/// A login page's form post whose CSRF value is the one for its request
+/// and this browser. Anything else gets the "request gone" page.
+struct StepPost {
     id: String,
-    headers: &HeaderMap,
-    form: &StepForm,
-) -> Option<(String, String)> {
-    let id = request_id(id)?;
-    let browser = cookie_value(headers, BROWSER_COOKIE)?;
-    let sent = form.csrf.as_deref()?;
-    state
-        .service
-        .oidc_csrf_ok(&id, &browser, sent)
-        .then_some((id, browser))
+    browser: String,
+    form: StepForm,
+}
+
+impl FromRequest<OidcState> for StepPost {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &OidcState) -> Result<Self, Self::Rejection> {
+        let gone = || error_page(PageError::RequestGone, Lang::default());
+        let (mut parts, body) = req.into_parts();
+        let Ok(Path(id)) = Path::<String>::from_request_parts(&mut parts, state).await else {
+            return Err(gone());
+        };
+        let browser = cookie_value(&parts.headers, BROWSER_COOKIE);
+        let req = Request::from_parts(parts, body);
+        let Ok(Form(form)) = Form::<StepForm>::from_request(req, state).await else {
+            return Err(gone());
+        };
+        let (Some(id), Some(browser), Some(sent)) = (request_id(id), browser, form.csrf.as_deref())
+        else {
+            return Err(gone());
+        };
+        if !state.service.oidc_csrf_ok(&id, &browser, sent) {
+            return Err(gone());
+        }
+        Ok(StepPost { id, browser, form })
+    }
 }
 
 async fn password_step(
     State(state): State<OidcState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost { id, browser, form }: StepPost,
 ) -> Result<Response> {
-    let Ok(Form(form)) = form else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
-    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
     let username = form.username.unwrap_or_default();
     let password = Password::new(form.password.unwrap_or_default());
     // Argon2 runs a few at a time, as for the API's login.
@@ -397,16 +406,9 @@ async fn password_step(
 
 async fn code_step(
     State(state): State<OidcState>,
-    Path(id): Path<String>,
     headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost { id, browser, form }: StepPost,
 ) -> Result<Response> {
-    let Ok(Form(form)) = form else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
-    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
     let code = Code::new(form.code.unwrap_or_default());
     let issuer = state.issuer.clone();
     let old_session = cookie_value(&headers, SESSION_COOKIE);
@@ -424,16 +426,8 @@ async fn code_step(
 
 async fn consent_step(
     State(state): State<OidcState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost { id, browser, form }: StepPost,
 ) -> Result<Response> {
-    let Ok(Form(form)) = form else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
-    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
     let allow = form.decision.as_deref() == Some("allow");
     let issuer = state.issuer.clone();
     let next = blocking_on(&state.service, move |s| {
@@ -445,16 +439,8 @@ async fn consent_step(
 
 async fn cancel_step(
     State(state): State<OidcState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost { id, browser, .. }: StepPost,
 ) -> Result<Response> {
-    let Ok(Form(form)) = form else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
-    let Some((id, browser)) = checked(&state, id, &headers, &form) else {
-        return Ok(error_page(PageError::RequestGone, Lang::default()));
-    };
     let issuer = state.issuer.clone();
     let next = blocking_on(&state.service, move |s| {
         s.oidc_cancel(&issuer, &id, &browser)
