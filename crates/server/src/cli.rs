@@ -292,6 +292,13 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A UTF-8 text file the operator named.
+fn read_text(path: &Path) -> Result<String, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", path.display())))
+}
+
 fn require_output(output: &CardOutput) -> Result<(), CliError> {
     if output.card_pdf.is_none() && output.card_json.is_none() {
         return Err(CliError::Usage(
@@ -361,9 +368,7 @@ pub fn run_operator(command: Command) -> Result<(), CliError> {
             file,
             issuer,
         }) => {
-            let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-            let content = String::from_utf8(bytes)
-                .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", file.display())))?;
+            let content = read_text(&file)?;
             let doc = open(&data)?.add_document(&recipient, &issuer, &title, &content)?;
             println!("document {} added (sha256 {})", doc.id, doc.sha256);
             Ok(())
@@ -397,15 +402,7 @@ fn run_client(command: ClientCommand) -> Result<(), CliError> {
             sector,
             id_token_alg,
         } => {
-            let jwks = match jwks {
-                Some(path) => {
-                    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                    Some(String::from_utf8(bytes).map_err(|_| {
-                        CliError::Usage(format!("{}: not UTF-8 text", path.display()))
-                    })?)
-                }
-                None => None,
-            };
+            let jwks = jwks.as_deref().map(read_text).transpose()?;
             let (client, secret) = open(&data)?.add_client(&NewClient {
                 name,
                 redirect_uris,

@@ -125,6 +125,8 @@ const MIGRATIONS: &[&str] = &[
     oidc::MIGRATION,
     // 5: clients with keys (private_key_jwt), and used assertion ids.
     oidc::MIGRATION_5,
+    // 6: indexes for the provider's housekeeping.
+    oidc::MIGRATION_6,
 ];
 
 /// The database of one data dir.

@@ -49,11 +49,18 @@ impl Service {
         let now = self.now();
         for ch in tx.open_challenges(username)? {
             if replace_all || now >= ch.expires_at {
-                tx.close_challenge(&ch.id)?;
-                if tx.mark_failure_counted(&ch.id)? {
-                    tx.add_failure(username, now)?;
-                }
+                self.abandon_challenge(tx, &ch)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Closes a prompt that was left unanswered; it costs one failure,
+    /// unless a wrong answer to it was already counted.
+    pub(super) fn abandon_challenge(&self, tx: &Tx<'_>, ch: &ChallengeRow) -> Result<()> {
+        tx.close_challenge(&ch.id)?;
+        if tx.mark_failure_counted(&ch.id)? {
+            tx.add_failure(&ch.username, self.now())?;
         }
         Ok(())
     }

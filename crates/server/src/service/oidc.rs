@@ -781,10 +781,7 @@ impl Service {
         {
             if let Some(ch) = tx.challenge(login_id)? {
                 if ch.state == ChallengeState::Open {
-                    tx.close_challenge(&ch.id)?;
-                    if tx.mark_failure_counted(&ch.id)? {
-                        tx.add_failure(&ch.username, self.now())?;
-                    }
+                    self.abandon_challenge(tx, &ch)?;
                 }
             }
         }
@@ -1006,9 +1003,9 @@ impl Service {
         };
         // A key that names its algorithm is used with that one only (RFC 8725 3.1).
         let key = key.filter(|k| {
-            k.common
-                .key_algorithm
-                .is_none_or(|a| a.to_string() == format!("{:?}", header.alg))
+            k.common.key_algorithm.is_none_or(|a| {
+                a.to_string().parse::<jsonwebtoken::Algorithm>().ok() == Some(header.alg)
+            })
         });
         let Some(decoding) = key.and_then(|k| jsonwebtoken::DecodingKey::from_jwk(k).ok()) else {
             return Ok(false);

@@ -97,6 +97,16 @@ pub(super) const MIGRATION_5: &str = "
     CREATE INDEX oidc_assertions_by_expiry ON oidc_assertions(expires_at);
 ";
 
+/// Migration 6: indexes for the housekeeping that every authorization
+/// request runs (`delete_auth_requests_before`, `purge_oidc`), so it does
+/// not scan whole tables.
+pub(super) const MIGRATION_6: &str = "
+    CREATE INDEX oidc_requests_by_expiry ON oidc_requests(expires_at);
+    CREATE INDEX oidc_codes_by_expiry ON oidc_codes(expires_at);
+    CREATE INDEX oidc_tokens_by_expiry ON oidc_tokens(expires_at);
+    CREATE INDEX oidc_sessions_by_creation ON oidc_sessions(created_at);
+";
+
 /// A signing key of the provider, its private part sealed under `data.key`.
 #[derive(Debug, Clone)]
 pub struct OidcKeyRow {
