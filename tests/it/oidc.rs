@@ -20,6 +20,8 @@ use openidconnect::{
 use reqwest::StatusCode;
 use time::Duration;
 
+mod app;
+
 const CALLBACK: &str = "https://skat.example/callback";
 
 type Client = CoreClient<

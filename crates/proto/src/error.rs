@@ -115,6 +115,10 @@ error_codes! {
     InvalidUsername = "invalid_username", 422, "A username has 1 to 64 characters: a-z, 0-9, '.', '_' or '-'.";
     /// The username is taken.
     UsernameTaken = "username_taken", 409, "That username is already taken.";
+    /// A desktop-app link of the login pages that is unknown, expired, or already opened.
+    AppLinkUnknown = "app_link_unknown", 404, "This login link is unknown, has expired, or was already used. Start the login again in your browser.";
+    /// A desktop-app link opened from another network address than the browser's.
+    AppLinkOtherComputer = "app_link_other_computer", 403, "This login was started on another computer. Open a login link only on the computer where you started the login.";
     /// Anything the server did not expect. Details are in its log, never on the wire.
     InternalError = "internal_error", 500, "Something went wrong on the server. Try again later.";
     /// The server is shutting down or overloaded.

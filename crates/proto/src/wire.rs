@@ -299,6 +299,30 @@ pub struct ProviderDocumentStatus {
     pub envelope: Option<Envelope>,
 }
 
+/// Answer to `POST /app-logins/{link}`: a login started on the OpenID
+/// Connect provider's pages, opened in the desktop app. The app names the
+/// service and asks the code for `key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppLoginPrompt {
+    /// The service the citizen is logging in to, as its operator registered it.
+    pub client_name: String,
+    pub card_serial: String,
+    pub key: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+    pub attempts_left: u32,
+}
+
+/// Answer to `POST /app-logins/{link}/code`: the browser that started the
+/// login goes on to `client_name` by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppLoginDone {
+    pub client_name: String,
+}
+
 /// `--card-json` output of the operator CLI: the only place besides the
 /// card PDF where plain codes ever exist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

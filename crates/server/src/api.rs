@@ -13,12 +13,12 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::{
-    CardStatus, CodeRequest, Document, DocumentSummary, EnvelopeResponse, LoginChallenge,
-    LoginRequest, MeResponse, ProviderDocumentStatus, SessionResponse, SignChallenge, SignRequest,
-    StatusResponse, SubmitDocument, SubmittedDocument,
+    AppLoginDone, AppLoginPrompt, CardStatus, CodeRequest, Document, DocumentSummary,
+    EnvelopeResponse, LoginChallenge, LoginRequest, MeResponse, ProviderDocumentStatus,
+    SessionResponse, SignChallenge, SignRequest, StatusResponse, SubmitDocument, SubmittedDocument,
 };
 use kodekort_proto::{ErrorCode, ErrorResponse, ProviderKey, Token, API_PREFIX};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,7 +29,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Error, Result};
-use crate::listener::{self, Limits};
+use crate::listener::{self, ClientAddress, Limits};
 use crate::oidc::{self, Issuer};
 use crate::service::{valid_id, Citizen, Provider, Service, MAX_CONTENT_BYTES};
 
@@ -242,6 +242,8 @@ pub fn router_for(service: Arc<Service>, issuer: Issuer) -> Router {
         .routes(routes!(login))
         .routes(routes!(login_code))
         .routes(routes!(logout))
+        .routes(routes!(app_login_open))
+        .routes(routes!(app_login_code))
         .routes(routes!(me))
         .routes(routes!(card))
         .routes(routes!(documents))
@@ -370,6 +372,49 @@ async fn login_code(
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<SessionResponse>> {
     blocking(&state, move |s| s.answer_login(&id, &req.code))
+        .await
+        .map(Json)
+}
+
+/// The client's address, or a refusal: an app link is only ever answered
+/// from the address its browser used.
+fn client_ip(client: Option<Extension<ClientAddress>>) -> Result<std::net::IpAddr> {
+    client
+        .map(|Extension(ClientAddress(ip))| ip)
+        .ok_or_else(|| ErrorCode::AppLinkOtherComputer.into())
+}
+
+/// The desktop app opens a login link of the OpenID Connect provider's
+/// code page (`kodekort://login/{link}`): the service that asks, and the
+/// key to find. A link opens once, and only from the network address of
+/// the browser that started the login.
+#[utoipa::path(post, path = "/app-logins/{link}", tag = "citizen",
+    params(("link" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)),
+    responses((status = 200, body = AppLoginPrompt), (status = "4XX", body = ErrorResponse)))]
+async fn app_login_open(
+    State(state): State<AppState>,
+    client: Option<Extension<ClientAddress>>,
+    Id(link): Id,
+) -> Result<Json<AppLoginPrompt>> {
+    let ip = client_ip(client)?;
+    blocking(&state, move |s| s.oidc_app_open(&link, ip))
+        .await
+        .map(Json)
+}
+
+/// The code for an opened login link. The browser that started the login
+/// then goes on to the service by itself.
+#[utoipa::path(post, path = "/app-logins/{link}/code", tag = "citizen", request_body = CodeRequest,
+    params(("link" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)),
+    responses((status = 200, body = AppLoginDone), (status = "4XX", body = ErrorResponse)))]
+async fn app_login_code(
+    State(state): State<AppState>,
+    client: Option<Extension<ClientAddress>>,
+    Id(link): Id,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<AppLoginDone>> {
+    let ip = client_ip(client)?;
+    blocking(&state, move |s| s.oidc_app_code(&link, ip, &req.code))
         .await
         .map(Json)
 }

@@ -21,11 +21,18 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+use tower_http::add_extension::AddExtension;
 
 use crate::connection_io::{ConnectionIo, IoLimits};
 
 /// Connections the kernel queues for accept (capped by `net.core.somaxconn`).
 pub const BACKLOG: u32 = 1024;
+
+/// The network address of the client of a request (a request extension).
+/// Behind a TLS-terminating load balancer it would be the balancer's:
+/// ARCHITECTURE.md, "Finishing a browser login in the app".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
 
 /// What one listener allows. [`Limits::default`] is what `serve` uses.
 #[derive(Debug, Clone)]
@@ -151,7 +158,7 @@ impl Listener {
         } = self;
         let limits = Arc::new(limits);
         let acceptor = TlsAcceptor::from(tls);
-        let service = TowerToHyperService::new(app);
+
         let slots = Slots::new(&limits);
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
@@ -166,10 +173,15 @@ impl Listener {
                 accepted = tcp.accept() => match accepted {
                     Ok((stream, peer)) => match slots.take(peer.ip()) {
                         Ok(slot) => {
+                            // Each request knows its client's address (the
+                            // app links of the login pages compare them).
+                            let service = TowerToHyperService::new(
+                                AddExtension::new(app.clone(), ClientAddress(peer.ip())),
+                            );
                             connections.spawn(serve_connection(
                                 stream,
                                 acceptor.clone(),
-                                service.clone(),
+                                service,
                                 limits.clone(),
                                 graceful.watcher(),
                                 slot,
@@ -207,7 +219,7 @@ impl Listener {
 async fn serve_connection(
     stream: TcpStream,
     acceptor: TlsAcceptor,
-    service: TowerToHyperService<Router>,
+    service: TowerToHyperService<AddExtension<Router, ClientAddress>>,
     limits: Arc<Limits>,
     watcher: Watcher,
     _slot: Slot,

@@ -21,10 +21,12 @@ use time::OffsetDateTime;
 use crate::error::{Error, Result};
 
 mod oidc;
+mod oidc_app;
 
 pub use oidc::{
     AccessTokenRow, AuthCodeRow, AuthRequestRow, ClientRow, OidcKeyRow, OpSessionRow, Stage,
 };
+pub use oidc_app::AppLinkRow;
 
 /// Versioned migrations; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -127,6 +129,8 @@ const MIGRATIONS: &[&str] = &[
     oidc::MIGRATION_5,
     // 6: indexes for the provider's housekeeping.
     oidc::MIGRATION_6,
+    // 7: logins finished in the desktop app (store/oidc_app.rs).
+    oidc_app::MIGRATION,
 ];
 
 /// The database of one data dir.

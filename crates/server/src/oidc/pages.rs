@@ -7,9 +7,9 @@
 use maud::{html, Markup, DOCTYPE};
 use time::OffsetDateTime;
 
-use super::web::{FLOW_PATH, LOGOUT_PATH, STYLESHEET_PATH};
+use super::web::{APP_WAIT_SCRIPT_PATH, FLOW_PATH, LOGOUT_PATH, STYLESHEET_PATH};
 use crate::error::ApiError;
-use crate::service::oidc::{FlowView, PageError, PromptView};
+use crate::service::oidc::{AppLinkView, FlowView, PageError, PromptView};
 use crate::service::oidc_logout::LogoutParams;
 use crate::store::Stage;
 use kodekort_proto::ErrorCode;
@@ -119,6 +119,11 @@ struct Texts {
     card_used_up: &'static str,
     invalid_username: &'static str,
     try_later: &'static str,
+    app_title: &'static str,
+    app_explained: &'static str,
+    app_open: &'static str,
+    app_opened: &'static str,
+    app_continue: &'static str,
 }
 
 const DA: Texts = Texts {
@@ -169,6 +174,11 @@ const DA: Texts = Texts {
     card_used_up: "Alle koder på dit kort er brugt. Kontakt support for at få et nyt kort.",
     invalid_username: "Et brugernavn har 1 til 64 tegn: a-z, 0-9, '.', '_' eller '-'.",
     try_later: "Noget gik galt. Prøv igen senere.",
+    app_title: "Eller brug Kodekort-appen på denne computer",
+    app_explained: "Appen viser den samme nøgle. Skriv koden dér, så fortsætter denne side af sig selv. Brug kun appen på den computer, hvor du selv startede dette login.",
+    app_open: "Fortsæt i Kodekort-appen",
+    app_opened: "Login er åbnet i Kodekort-appen.",
+    app_continue: "Jeg har skrevet koden i appen – fortsæt",
 };
 
 const EN: Texts = Texts {
@@ -219,6 +229,11 @@ const EN: Texts = Texts {
     card_used_up: "Every code on your card has been used. Contact support for a new card.",
     invalid_username: "A username has 1 to 64 characters: a-z, 0-9, '.', '_' or '-'.",
     try_later: "Something went wrong. Try again later.",
+    app_title: "Or use the Kodekort app on this computer",
+    app_explained: "The app shows the same key. Type the code there, and this page goes on by itself. Use the app only on the computer where you started this login yourself.",
+    app_open: "Continue in the Kodekort app",
+    app_opened: "The login is open in the Kodekort app.",
+    app_continue: "I have typed the code in the app – continue",
 };
 
 fn clock(at: OffsetDateTime) -> String {
@@ -329,6 +344,9 @@ pub fn flow_page(view: &FlowView) -> Markup {
                         p.warning { (t.leaving_counts) }
                         button type="submit" { (t.continue_) }
                     }
+                    @if let Some(link) = &view.app_link {
+                        (app_section(t, &view.request_id, link))
+                    }
                     (cancel)
                 },
             )
@@ -390,6 +408,26 @@ pub fn flow_page(view: &FlowView) -> Markup {
                 },
             )
         }
+    }
+}
+
+/// "Continue in the Kodekort app": the link, and a plain link that loads
+/// the page again for a browser without scripts. The script asks whether
+/// the login moved on, and loads the page when it did.
+fn app_section(t: &Texts, request_id: &str, link: &AppLinkView) -> Markup {
+    let page = format!("{FLOW_PATH}/{request_id}");
+    html! {
+        section.app aria-labelledby="app-title"
+            data-status-url=(format!("{page}/app-status")) data-page-url=(page) {
+            h2 #app-title { (t.app_title) }
+            p { (t.app_explained) }
+            @if link.opened {
+                p.status { (t.app_opened) }
+            }
+            p { a.button href=(link.href) { (t.app_open) } }
+            p { a href=(page) { (t.app_continue) } }
+        }
+        script src=(APP_WAIT_SCRIPT_PATH) defer {}
     }
 }
 

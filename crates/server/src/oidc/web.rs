@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use cookie::{Cookie, SameSite};
@@ -27,6 +27,7 @@ use super::pages::{self, Lang};
 use super::{Discovery, Issuer, OAuthError, TokenResponse};
 use crate::api::blocking_on;
 use crate::error::{Error, Result};
+use crate::listener::ClientAddress;
 use crate::service::oidc::{
     Authorize, AuthorizeParams, ClientAuth, Next, PageError, Step, TokenRequest,
 };
@@ -42,6 +43,7 @@ pub const FLOW_PATH: &str = "/oidc/login";
 pub const LOGOUT_PATH: &str = "/oidc/logout";
 pub const STYLESHEET_PATH: &str = "/oidc/static/kodekort.css";
 pub const OPENAPI_PATH: &str = "/oidc/openapi.json";
+pub const APP_WAIT_SCRIPT_PATH: &str = "/oidc/static/app-wait.js";
 
 /// Binds a login to the browser it started in. `__Host-`: Secure, host
 /// only, path `/`. SameSite=Lax, because the service sends the browser
@@ -51,6 +53,9 @@ const BROWSER_COOKIE: &str = "__Host-kodekort-browser";
 const SESSION_COOKIE: &str = "__Host-kodekort-session";
 
 const STYLESHEET: &str = include_str!("pages.css");
+/// The code page's one script: it loads the page again once the login was
+/// finished in the desktop app. The page works without it.
+const APP_WAIT_SCRIPT: &str = include_str!("app-wait.js");
 
 /// The one client assertion type (RFC 7523 2.2, `private_key_jwt`).
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -97,8 +102,10 @@ pub fn router(
         .route(&format!("{FLOW_PATH}/{{id}}/code"), post(code_step))
         .route(&format!("{FLOW_PATH}/{{id}}/consent"), post(consent_step))
         .route(&format!("{FLOW_PATH}/{{id}}/cancel"), post(cancel_step))
+        .route(&format!("{FLOW_PATH}/{{id}}/app-status"), get(app_status))
         .route(LOGOUT_PATH, get(logout_get).post(logout_post))
         .route(STYLESHEET_PATH, get(stylesheet))
+        .route(APP_WAIT_SCRIPT_PATH, get(app_wait_script))
         .with_state(state)
 }
 
@@ -156,13 +163,24 @@ fn browser_of(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
 /// The headers of every page: nothing from elsewhere, no inline anything,
 /// no framing, forms only to this provider and to the client it sends the
 /// browser back to (Chromium checks `form-action` on that redirect too).
-fn html(markup: maud::Markup, status: StatusCode, form_target: Option<&str>) -> Response {
+/// Only a code page with an app link runs a script: this provider's own.
+fn html(
+    markup: maud::Markup,
+    status: StatusCode,
+    form_target: Option<&str>,
+    runs_script: bool,
+) -> Response {
     let form_action = match form_target {
         Some(origin) if !origin.is_empty() => format!("'self' {origin}"),
         _ => "'self'".to_owned(),
     };
+    let script = if runs_script {
+        "script-src 'self'; connect-src 'self'; "
+    } else {
+        ""
+    };
     let csp = format!(
-        "default-src 'none'; style-src 'self'; form-action {form_action}; \
+        "default-src 'none'; style-src 'self'; {script}form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let mut response = (status, Html(markup.into_string())).into_response();
@@ -194,7 +212,7 @@ fn error_page(error: PageError, lang: Lang) -> Response {
         PageError::RequestGone => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
     };
-    html(pages::error_page(error, lang), status, None)
+    html(pages::error_page(error, lang), status, None, false)
 }
 
 fn redirect(location: &str) -> Response {
@@ -228,7 +246,13 @@ fn next_response(next: Next) -> Response {
     match next {
         Next::Show(view) => {
             let origin = view.client_origin.clone();
-            html(pages::flow_page(&view), StatusCode::OK, Some(&origin))
+            let runs_script = view.app_link.is_some();
+            html(
+                pages::flow_page(&view),
+                StatusCode::OK,
+                Some(&origin),
+                runs_script,
+            )
         }
         Next::Redirect(location) => redirect(&location),
         Next::ErrorPage(error, lang) => error_page(error, lang),
@@ -264,6 +288,36 @@ async fn discovery(State(state): State<OidcState>) -> Response {
 async fn jwks(State(state): State<OidcState>) -> Result<Response> {
     let set = blocking_on(&state.service, |s| s.oidc_jwks()).await?;
     Ok(Json(set).into_response())
+}
+
+async fn app_wait_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        APP_WAIT_SCRIPT,
+    )
+        .into_response()
+}
+
+/// For the code page's script: `{"waiting": true}` while the login waits
+/// for a code; `false` once the app (or another tab) moved it on.
+async fn app_status(
+    State(state): State<OidcState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let (Some(id), Some(browser)) = (request_id(id), cookie_value(&headers, BROWSER_COOKIE)) else {
+        return Err(kodekort_proto::ErrorCode::NotFound.into());
+    };
+    let waiting = blocking_on(&state.service, move |s| s.oidc_app_waiting(&id, &browser)).await?;
+    let Some(waiting) = waiting else {
+        return Err(kodekort_proto::ErrorCode::NotFound.into());
+    };
+    let mut response = Json(serde_json::json!({ "waiting": waiting })).into_response();
+    no_store(response.headers_mut());
+    Ok(response)
 }
 
 async fn stylesheet() -> Response {
@@ -338,8 +392,15 @@ async fn page(
     let (Some(id), Some(browser)) = (request_id(id), cookie_value(&headers, BROWSER_COOKIE)) else {
         return Ok(error_page(PageError::RequestGone, lang.unwrap_or_default()));
     };
-    let next = blocking_on(&state.service, move |s| s.oidc_page(&id, &browser, lang)).await?;
-    Ok(next_response(next))
+    let issuer = state.issuer.clone();
+    let old_session = cookie_value(&headers, SESSION_COOKIE);
+    let step = blocking_on(&state.service, move |s| {
+        let step = s.oidc_page(&issuer, &id, &browser, lang)?;
+        end_replaced_session(s, old_session.as_deref(), &step)?;
+        Ok(step)
+    })
+    .await?;
+    Ok(step_response(step))
 }
 
 /// Every form of the pages carries `csrf`; the rest depends on the step.
@@ -387,8 +448,10 @@ impl FromRequest<OidcState> for StepPost {
 
 async fn password_step(
     State(state): State<OidcState>,
+    client: Option<Extension<ClientAddress>>,
     StepPost { id, browser, form }: StepPost,
 ) -> Result<Response> {
+    let browser_ip = client.map(|Extension(ClientAddress(ip))| ip);
     let username = form.username.unwrap_or_default();
     let password = Password::new(form.password.unwrap_or_default());
     // Argon2 runs a few at a time, as for the API's login.
@@ -398,7 +461,7 @@ async fn password_step(
         .await
         .map_err(|_| Error::from(kodekort_proto::ErrorCode::ServiceUnavailable))?;
     let next = blocking_on(&state.service, move |s| {
-        s.oidc_password(&id, &browser, &username, password)
+        s.oidc_password(&id, &browser, browser_ip, &username, password)
     })
     .await?;
     Ok(next_response(next))
@@ -412,16 +475,27 @@ async fn code_step(
     let code = Code::new(form.code.unwrap_or_default());
     let issuer = state.issuer.clone();
     let old_session = cookie_value(&headers, SESSION_COOKIE);
-    let Step { next, new_session } = blocking_on(&state.service, move |s| {
+    let step = blocking_on(&state.service, move |s| {
         let step = s.oidc_code(&issuer, &id, &browser, &code)?;
-        if let (Some(old), Some(_)) = (&old_session, &step.new_session) {
-            s.oidc_end_session(old)?;
-        }
+        end_replaced_session(s, old_session.as_deref(), &step)?;
         Ok(step)
     })
     .await?;
+    Ok(step_response(step))
+}
+
+/// A browser that starts a new provider session leaves its old one.
+fn end_replaced_session(s: &Service, old: Option<&str>, step: &Step) -> Result<()> {
+    match (old, &step.new_session) {
+        (Some(old), Some(_)) => s.oidc_end_session(old),
+        _ => Ok(()),
+    }
+}
+
+/// A step's page or redirect, with the new session's cookie if it made one.
+fn step_response(Step { next, new_session }: Step) -> Response {
     let cookie = new_session.map(|value| set_cookie(SESSION_COOKIE, value, Some(SESSION_LIFETIME)));
-    Ok(with_cookies(next_response(next), cookie))
+    with_cookies(next_response(next), cookie)
 }
 
 async fn consent_step(
@@ -592,7 +666,7 @@ async fn logout(
     let response = match outcome {
         Logout::Redirect(location) => with_cookies(redirect(&location), [ended()]),
         Logout::Done(lang) => with_cookies(
-            html(pages::logged_out_page(lang), StatusCode::OK, None),
+            html(pages::logged_out_page(lang), StatusCode::OK, None, false),
             [ended()],
         ),
         Logout::Confirm {
@@ -604,6 +678,7 @@ async fn logout(
             pages::logout_confirm_page(lang, &csrf, &params),
             StatusCode::OK,
             back_to_origin.as_deref(),
+            false,
         ),
         Logout::ErrorPage(error, lang) => error_page(error, lang),
     };

@@ -5,6 +5,8 @@
 //! client, redirect URI and PKCE challenge, the token exchange and
 //! userinfo.
 
+use std::net::IpAddr;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use kodekort_proto::wire::LoginRequest;
@@ -30,6 +32,10 @@ use crate::store::{
     AccessTokenRow, AuthCodeRow, AuthRequestRow, ChallengeKind, ChallengeState, ClientRow,
     OpSessionRow, Stage, Tx,
 };
+
+mod app;
+
+pub use app::{AppLinkView, APP_LINK_PREFIX};
 
 /// An authorization request's parameters, as sent (query or form).
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -161,6 +167,8 @@ pub struct FlowView {
     pub client_origin: String,
     /// The username typed before a refusal, so it need not be typed again.
     pub username: Option<String>,
+    /// On the code page: the link that finishes the login in the desktop app.
+    pub app_link: Option<AppLinkView>,
 }
 
 /// After a step on the login pages.
@@ -559,23 +567,34 @@ impl Service {
             csrf: self.oidc_csrf(&request.id, browser),
             client_origin: origin_of(&request.redirect_uri),
             username: None,
+            app_link: self.app_link_view(tx, request)?,
         })))
     }
 
-    /// The page of a request as it stands, in `lang` if the citizen chose one.
-    pub fn oidc_page(&self, id: &str, browser: &str, lang: Option<Lang>) -> Result<Next> {
+    /// The page of a request as it stands, in `lang` if the citizen chose
+    /// one. If the code was typed in the desktop app, this browser takes
+    /// the provider session now.
+    pub fn oidc_page(
+        &self,
+        issuer: &Issuer,
+        id: &str,
+        browser: &str,
+        lang: Option<Lang>,
+    ) -> Result<Step> {
         self.store.write(|tx| {
             let Some(mut request) = self.live_request(tx, id, browser)? else {
-                return Ok(Next::ErrorPage(
-                    PageError::RequestGone,
-                    lang.unwrap_or_default(),
-                ));
+                return Ok(
+                    Next::ErrorPage(PageError::RequestGone, lang.unwrap_or_default()).into(),
+                );
             };
             if let Some(lang) = lang {
                 request.lang = lang.as_str().to_owned();
                 tx.update_auth_request(&request)?;
             }
-            self.view(tx, &request, browser, None)
+            if app::finished_in_app(&request) {
+                return self.take_from_app(tx, issuer, request, browser);
+            }
+            Ok(self.view(tx, &request, browser, None)?.into())
         })
     }
 
@@ -584,6 +603,7 @@ impl Service {
         &self,
         id: &str,
         browser: &str,
+        browser_ip: Option<IpAddr>,
         username: &str,
         password: Password,
     ) -> Result<Next> {
@@ -605,7 +625,7 @@ impl Service {
             use_replacement_card: false,
         };
         let outcome = match self.begin_login(&login) {
-            Ok(challenge) => Ok(challenge.login_id),
+            Ok(challenge) => Ok(challenge),
             Err(Error::Api(refused)) => Err(refused),
             Err(other) => {
                 let _ = self.store.write(|tx| tx.release_auth_request(id, &claim));
@@ -620,10 +640,19 @@ impl Service {
                 return self.view(tx, &request, browser, None);
             }
             match outcome {
-                Ok(login_id) => {
-                    request.login_id = Some(login_id);
+                Ok(challenge) => {
+                    request.login_id = Some(challenge.login_id.clone());
                     request.stage = Stage::Code;
                     tx.update_auth_request(&request)?;
+                    if let Some(ip) = browser_ip {
+                        self.offer_app_link(
+                            tx,
+                            &request,
+                            &challenge.login_id,
+                            challenge.expires_at,
+                            ip,
+                        )?;
+                    }
                     self.view(tx, &request, browser, None)
                 }
                 Err(refused) => {
@@ -668,6 +697,17 @@ impl Service {
         let Some(request) = self.store.read(|tx| self.live_request(tx, id, browser))? else {
             return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()).into());
         };
+        if app::finished_in_app(&request) {
+            return self.store.write(|tx| {
+                match self
+                    .live_request(tx, id, browser)?
+                    .filter(app::finished_in_app)
+                {
+                    Some(request) => self.take_from_app(tx, issuer, request, browser),
+                    None => Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()).into()),
+                }
+            });
+        }
         let Some(login_id) = request
             .login_id
             .clone()
