@@ -9,7 +9,8 @@ mod dialogs;
 use std::path::PathBuf;
 
 use kodekort_app::*;
-use tauri::{Manager, State, WebviewWindow};
+use tauri::{AppHandle, Manager, State, WebviewWindow};
+use tauri_plugin_deep_link::DeepLinkExt;
 
 /// Human-readable product name, shared by the window title and `--version`.
 pub const PRODUCT_NAME: &str = "Kodekort";
@@ -126,6 +127,21 @@ async fn verify_file(app: State<'_, App>, window: WebviewWindow) -> Reply<Option
 }
 
 #[tauri::command]
+async fn open_login_link(app: State<'_, App>) -> Reply<PromptView> {
+    app.open_login_link().await
+}
+
+#[tauri::command]
+async fn service_login_code(app: State<'_, App>, code: String) -> Reply<ServiceLoginDoneView> {
+    app.service_login_code(&code).await
+}
+
+#[tauri::command]
+async fn cancel_service_login(app: State<'_, App>) -> Reply<()> {
+    app.cancel_service_login().await
+}
+
+#[tauri::command]
 async fn keep_alive(app: State<'_, App>) -> Reply<SessionView> {
     app.keep_alive().await
 }
@@ -208,6 +224,13 @@ fn set_title(window: &WebviewWindow, state: &StateView) {
     let _ = window.set_title(&title);
 }
 
+/// Whether a command-line argument is a `kodekort:` link (the scheme the
+/// app registers), rather than an option.
+pub fn is_link(arg: &str) -> bool {
+    arg.get(..9)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("kodekort:"))
+}
+
 /// How the app was asked to start.
 #[derive(Debug, Default)]
 pub struct Launch {
@@ -222,6 +245,27 @@ macro_rules! handlers {
     };
 }
 
+/// A DOM event on the UI's window: a login link reached the running app.
+/// Sent by the shell itself, so the webview needs no event permission;
+/// the UI then asks for the link's screen like any other.
+const LOGIN_LINK_EVENT: &str = "window.dispatchEvent(new Event('kodekort-login-link'));";
+
+/// A `kodekort:` link for the app: kept for the UI, which is told, and the
+/// window comes forward. The app checks that it is a login link. (At
+/// start the UI is not loaded yet; it finds the link in the app's state.)
+fn receive_links(handle: &AppHandle, urls: impl IntoIterator<Item = String>) {
+    let Some(url) = urls.into_iter().last() else {
+        return;
+    };
+    let app = handle.state::<App>();
+    tauri::async_runtime::block_on(app.receive_login_link(&url));
+    if let Some(window) = handle.get_webview_window("main") {
+        let _ = window.eval(LOGIN_LINK_EVENT);
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
 /// Builds and runs the app until its window closes.
 pub fn run(launch: Launch) -> Result<(), tauri::Error> {
     let app = App::new(Options {
@@ -230,6 +274,13 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
         ..Default::default()
     });
     tauri::Builder::default()
+        // First, as the deep-link plugin asks: a second start (a link
+        // clicked while the app runs) hands its link to this one and exits.
+        // Without a session bus (D-Bus), each start runs on its own.
+        .plugin(tauri_plugin_single_instance::init(|handle, argv, _cwd| {
+            receive_links(handle, argv.into_iter().skip(1).filter(|a| is_link(a)));
+        }))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_dialog::init())
         .setup(move |tauri_app| {
             if launch.demo {
@@ -239,6 +290,15 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
                 }
             }
             tauri_app.manage(app);
+            let handle = tauri_app.handle().clone();
+            // Started with a link (Linux and Windows: the one argument).
+            if let Some(urls) = tauri_app.deep_link().get_current()? {
+                receive_links(&handle, urls.into_iter().map(String::from));
+            }
+            // A link while running (macOS sends them as events).
+            tauri_app.deep_link().on_open_url(move |event| {
+                receive_links(&handle, event.urls().into_iter().map(String::from));
+            });
             Ok(())
         })
         .invoke_handler(app_commands!(handlers))

@@ -1,5 +1,7 @@
 //! `kodekort-desktop [--demo]`: the desktop app. `--demo` (or
 //! `KODEKORT_DEMO=1`) starts the embedded demo before the window opens.
+//! `kodekort-desktop kodekort://login/…`: opened by a login link of the
+//! provider's pages, it asks for that login's code.
 
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -18,8 +20,16 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    if let Some(unknown) = args.iter().find(|a| *a != "--demo") {
-        eprintln!("kodekort-desktop: unknown argument {unknown}\nusage: kodekort-desktop [--demo]");
+    // A `kodekort:` link comes alone, from the desktop (the `.desktop`
+    // file's `%u`); the deep-link plugin reads it.
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| *a != "--demo" && !kodekort_desktop::is_link(a))
+    {
+        eprintln!(
+            "kodekort-desktop: unknown argument {unknown}\n\
+             usage: kodekort-desktop [--demo] | kodekort-desktop kodekort://login/…"
+        );
         return ExitCode::from(2);
     }
     if let Some(problem) = kodekort_desktop::display_problem() {

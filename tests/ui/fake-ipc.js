@@ -16,7 +16,10 @@
     demo_accounts: config.demo ? clone(demoState.demo_accounts) : [],
     demo_guide_key: config.demo ? demoState.demo_guide_key : null,
     notices: [],
+    // config.loginLink: the app was opened by a service's login link.
+    login_link: Boolean(config.loginLink),
   };
+  let servicePrompt = null;
   const home = clone(fixtures.home);
   home.card.remaining = 148;
   Object.assign(home.card, config.card ?? {});
@@ -136,6 +139,22 @@
     },
     save_signed: ({ id }) => (config.dialogCancel ? null : { path: `/home/citizen/kodekort-${id}.pdf` }),
     verify_file: () => (config.dialogCancel ? null : clone(config.fileVerdict ?? fixtures.file_verdict)),
+    open_login_link: () => {
+      if (!state.login_link) refuse('login_link_invalid');
+      state.login_link = false;
+      // config.loginLink: 'spent' (opened before), 'elsewhere', or true.
+      if (config.loginLink === 'spent') refuse('app_link_unknown');
+      if (config.loginLink === 'elsewhere') refuse('app_link_other_computer');
+      servicePrompt = { ...freshPrompt('login'), purpose: 'service_login', service_name: 'Skattestyrelsen', demo_card: null };
+      return clone(servicePrompt);
+    },
+    service_login_code: ({ code }) => {
+      if (!servicePrompt) refuse('challenge_missing');
+      checkCode(servicePrompt, code);
+      servicePrompt = null;
+      return { service_name: 'Skattestyrelsen' };
+    },
+    cancel_service_login: () => { servicePrompt = null; state.login_link = false; return null; },
     keep_alive: () => ({ idle_timeout_s: home.idle_timeout_s, session_expires_at: home.session_expires_at }),
     logout: () => { state.logged_in = false; return clone(state); },
     check_connection: () => (untrusted

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { withBrowser, openApp, focused, fixtures, root, tabTo, byText, startsWith, byId } from './harness.mjs';
+import { withBrowser, openApp, focused, fixtures, root, tabTo, byText, startsWith, byId, axe, catalogue } from './harness.mjs';
 
 const env = withBrowser();
 
@@ -265,4 +265,56 @@ test('after a login, home says where the session is kept, and announces it', asy
   assert.match(await page.locator('#announce').innerText(), /no keyring/);
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+for (const lang of ['en', 'da']) {
+  test(`${lang}: opened by a service's login link: the service and key named, a warning, the code by keyboard, back to the browser; no axe violations`, async () => {
+    const ui = catalogue(lang).ui;
+    const fill = (text) => text.replaceAll('{service}', 'Skattestyrelsen');
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang, loginLink: true, server: 'https://kodekort.example' });
+    await page.locator('#code').waitFor();
+    assert.equal(await page.locator('h1').innerText(), fill(ui.service_login_title));
+    assert.equal((await focused(page)).id, 'code', 'focus on the code field');
+    assert.ok((await page.locator('.service-warning').innerText()).includes(fill(ui.service_login_warning)));
+    const key = await page.locator('.key-box .key').innerText();
+    assert.equal(key, fixtures.prompt_login.key);
+    assert.match(await page.locator('#announce').innerText(), new RegExp(key));
+    assert.deepEqual(await axe(page), [], 'the code step');
+
+    await page.keyboard.type('000001');
+    await page.keyboard.press('Enter');
+    await page.locator('#code[aria-invalid=true]').waitFor();
+    // Focus visits the message (so Orca reads it), then returns to the field.
+    await page.waitForFunction(() => document.activeElement?.id === 'code');
+    assert.match(await page.locator('main').innerText(), /\b4\b/, 'the attempts left, updated');
+    assert.deepEqual(await axe(page), [], 'a wrong code');
+
+    const right = fixtures.prompt_login.demo_card.pairs.find((p) => p.key === key).code;
+    await page.keyboard.type(right);
+    await page.keyboard.press('Enter');
+    await page.locator('#service-done-title').waitFor();
+    assert.equal(await page.locator('h1').innerText(), fill(ui.service_done_title));
+    assert.equal((await focused(page)).id, 'service-done-title', 'focus on the new heading');
+    assert.equal(await page.locator('#announce').innerText(), fill(ui.service_done_next));
+    assert.deepEqual(await axe(page), [], 'done');
+    await tabTo(page, byText(ui.done));
+    await page.keyboard.press('Enter');
+    await page.locator('#welcome-title').waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
+
+test('a login link that is spent, or from another computer, says so and asks nothing', async () => {
+  for (const loginLink of ['spent', 'elsewhere']) {
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', loginLink, server: 'https://kodekort.example' });
+    await page.locator('#service-link-title').waitFor();
+    assert.equal(await page.locator('#code').count(), 0, 'no code asked');
+    const said = await page.locator('[role=alert]').innerText();
+    const code = loginLink === 'spent' ? 'app_link_unknown' : 'app_link_other_computer';
+    assert.equal(said, catalogue('en').error[code]);
+    assert.deepEqual(await axe(page), [], loginLink);
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
 });

@@ -18,6 +18,9 @@ registerView('welcome', welcome);
 registerView('login', login.credentials);
 registerView('code', login.code);
 registerView('blocked', login.blocked);
+registerView('service-login', login.serviceLogin);
+registerView('service-done', login.serviceDone);
+registerView('service-link', login.serviceLink);
 registerView('home', home);
 registerView('document', documentViews.reading);
 registerView('signed', documentViews.signed);
@@ -82,8 +85,11 @@ async function start() {
     await show(name, params);
   });
   document.getElementById('idle-stay').addEventListener('click', stayLoggedIn);
+  // A login link reached the running app (src-tauri/lib.rs sends this event).
+  window.addEventListener('kodekort-login-link', () => show('service-login'));
 
-  await show(app.state.logged_in ? 'home' : 'welcome');
+  if (app.state.login_link) await show('service-login');
+  else await show(app.state.logged_in ? 'home' : 'welcome');
 }
 
 start();

@@ -227,12 +227,20 @@ fn screenshots() -> Result<()> {
         .env("TAURI_DRIVER", &driver)
         .env("KODEKORT_APP", root().join("target/debug/kodekort-desktop"));
     run(shots)?;
-    // The OpenID Connect login pages, from their browser test.
+    // The OpenID Connect login pages, from their browser test, and the
+    // app's screen for a service login, from its end-to-end test.
     let mut oidc = Command::new("node");
-    oidc.args(["--test", "oidc.test.mjs"])
-        .current_dir(root().join("tests/ui"))
-        .env("KODEKORT_RP_PYTHON", venv("oidc-rp", &OIDC_RP_PACKAGES)?)
-        .env("KODEKORT_OIDC_SHOTS", root().join("docs/screenshots"));
+    oidc.args([
+        "--test",
+        "--test-concurrency=1",
+        "oidc.test.mjs",
+        "oidc-app.e2e.test.mjs",
+    ])
+    .current_dir(root().join("tests/ui"))
+    .env("TAURI_DRIVER", &driver)
+    .env("KODEKORT_APP", root().join("target/debug/kodekort-desktop"))
+    .env("KODEKORT_RP_PYTHON", venv("oidc-rp", &OIDC_RP_PACKAGES)?)
+    .env("KODEKORT_OIDC_SHOTS", root().join("docs/screenshots"));
     run(oidc)
 }
 
@@ -301,15 +309,23 @@ fn tool(name: &str, version: &str) -> Result<PathBuf> {
 }
 
 /// The real app (the debug build made above): end to end under Xvfb through
-/// tauri-driver, then its accessibility tree over AT-SPI in a private bus.
+/// tauri-driver (the demo, and a service login opened by a `kodekort:` link
+/// between the real server, an authlib RP and Chromium), then its
+/// accessibility tree over AT-SPI in a private bus.
 fn desktop_tests() -> Result<()> {
     let driver = tauri_driver()?;
     let app = root().join("target/debug/kodekort-desktop");
     let mut e2e = Command::new("node");
-    e2e.args(["--test", "desktop.e2e.test.mjs"])
-        .current_dir(root().join("tests/ui"))
-        .env("TAURI_DRIVER", &driver)
-        .env("KODEKORT_APP", &app);
+    e2e.args([
+        "--test",
+        "--test-concurrency=1",
+        "desktop.e2e.test.mjs",
+        "oidc-app.e2e.test.mjs",
+    ])
+    .current_dir(root().join("tests/ui"))
+    .env("TAURI_DRIVER", &driver)
+    .env("KODEKORT_APP", &app)
+    .env("KODEKORT_RP_PYTHON", venv("oidc-rp", &OIDC_RP_PACKAGES)?);
     run(e2e)?;
     // Debian's python3: pyatspi is a Debian package, not on PyPI.
     let mut atspi = Command::new("dbus-run-session");

@@ -29,6 +29,7 @@ use tokio::sync::Mutex;
 use crate::error::{AppError, UiError};
 use crate::view::*;
 
+mod service_login;
 mod trainer;
 
 type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -70,6 +71,10 @@ struct Inner {
     /// The document last shown, exactly as shown, or the signature of it
     /// in progress: what "Sign" signs, never a second fetch.
     signing: Option<Signing>,
+    /// A `kodekort:` link the app was opened with, not yet opened.
+    login_link: Option<String>,
+    /// A service login opened from a link, waiting for its code.
+    service_login: Option<service_login::ServiceLogin>,
 }
 
 /// The desktop app's state. Methods take `&self`; one request runs at a
@@ -178,7 +183,6 @@ impl Inner {
         key: &str,
         expires_at: OffsetDateTime,
         attempts_left: u32,
-        document_title: Option<String>,
     ) -> PromptView {
         PromptView {
             purpose,
@@ -187,7 +191,8 @@ impl Inner {
             expires_at: rfc3339(expires_at),
             expires_in_s: (expires_at - OffsetDateTime::now_utc()).whole_seconds(),
             attempts_left,
-            document_title,
+            document_title: None,
+            service_name: None,
             demo_card: self.demo_card(card_serial),
         }
     }
@@ -206,14 +211,16 @@ impl Inner {
     fn sign_prompt(&self) -> Result<PromptView> {
         let signing = self.signing.as_ref().ok_or(ClientError::ChallengeMissing)?;
         match signing.state() {
-            SignState::Challenged(p) => Ok(self.prompt(
-                Purpose::Sign,
-                &p.card_serial,
-                &p.key,
-                p.expires_at,
-                p.attempts_left,
-                Some(signing.displayed().document().title.clone()),
-            )),
+            SignState::Challenged(p) => Ok(PromptView {
+                document_title: Some(signing.displayed().document().title.clone()),
+                ..self.prompt(
+                    Purpose::Sign,
+                    &p.card_serial,
+                    &p.key,
+                    p.expires_at,
+                    p.attempts_left,
+                )
+            }),
             _ => Err(ClientError::ChallengeMissing.into()),
         }
     }
@@ -227,7 +234,6 @@ impl Inner {
                 &p.key,
                 p.expires_at,
                 p.attempts_left,
-                None,
             )),
             _ => Err(ClientError::ChallengeMissing.into()),
         }
@@ -261,6 +267,7 @@ impl Inner {
                 .unwrap_or_default(),
             demo_guide_key: self.demo.as_ref().map(|_| kodekort_demo::cards::GUIDE_KEY),
             notices: Vec::new(),
+            login_link: self.login_link.is_some(),
         }
     }
 
@@ -296,6 +303,7 @@ enum Flow {
     Other,
     Login,
     Sign,
+    ServiceLogin,
 }
 
 impl App {
@@ -317,6 +325,8 @@ impl App {
                 login: None,
                 session: None,
                 signing: None,
+                login_link: None,
+                service_login: None,
             }),
             options,
         }
@@ -347,6 +357,7 @@ impl App {
                     Flow::Other => None,
                     Flow::Login => Some(inner.login_next()),
                     Flow::Sign => Some(inner.sign_next()),
+                    Flow::ServiceLogin => Some(inner.service_login_next(&err)),
                 };
                 Err(ui)
             }
@@ -412,35 +423,7 @@ impl App {
         let path = self.options.config_path.clone();
         let keyring = self.options.keyring.clone();
         self.run(async move |inner| {
-            if let Some(path) = &path {
-                let (config, problem) = Config::load(path);
-                if let Some(problem) = problem {
-                    return Err(problem.into());
-                }
-                inner.config = config;
-            }
-            let target = Target::resolve(&inner.config, &Overrides::default())?
-                .ok_or(AppError::NoServerConfigured)?;
-            let keeping = if inner.config.public_computer {
-                Keeping::PublicComputer
-            } else {
-                Keeping::Keyring
-            };
-            let (conn, notices) = Connection::open(target, keeping, &keyring)?;
-            inner.end_session().await;
-            // Stop the demo's listeners (and its temp folder goes with it).
-            if let Some(demo) = inner.demo.take() {
-                let _ = demo.stop().await;
-            }
-            if let Some((username, session)) = conn.resume().await {
-                inner.session = Some(Active {
-                    username,
-                    token: session.token,
-                    user: session.user,
-                    idle_timeout_s: session.idle_timeout_s,
-                });
-            }
-            inner.connection = Some(conn);
+            let notices = inner.connect_configured(path.as_deref(), &keyring).await?;
             let mut state = inner.state();
             state.notices = NoticeView::all(&notices, inner.lang);
             Ok(state)
@@ -759,6 +742,45 @@ impl App {
 }
 
 impl Inner {
+    /// Connects to the server of the configuration file, leaving the demo
+    /// and any session first, and resumes a saved session there.
+    async fn connect_configured(
+        &mut self,
+        path: Option<&Path>,
+        keyring: &KeyringOpener,
+    ) -> Result<Vec<kodekort_client::Notice>> {
+        if let Some(path) = path {
+            let (config, problem) = Config::load(path);
+            if let Some(problem) = problem {
+                return Err(problem.into());
+            }
+            self.config = config;
+        }
+        let target = Target::resolve(&self.config, &Overrides::default())?
+            .ok_or(AppError::NoServerConfigured)?;
+        let keeping = if self.config.public_computer {
+            Keeping::PublicComputer
+        } else {
+            Keeping::Keyring
+        };
+        let (conn, notices) = Connection::open(target, keeping, keyring)?;
+        self.end_session().await;
+        // Stop the demo's listeners (and its temp folder goes with it).
+        if let Some(demo) = self.demo.take() {
+            let _ = demo.stop().await;
+        }
+        if let Some((username, session)) = conn.resume().await {
+            self.session = Some(Active {
+                username,
+                token: session.token,
+                user: session.user,
+                idle_timeout_s: session.idle_timeout_s,
+            });
+        }
+        self.connection = Some(conn);
+        Ok(notices)
+    }
+
     /// A signed document, its envelope, and this client's check of the
     /// signature against the text it shows.
     async fn signed_document(&self, id: &str) -> Result<(Document, Envelope, Verdict)> {

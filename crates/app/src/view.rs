@@ -46,6 +46,14 @@ pub struct StateView {
     /// What connecting did that the citizen must know (a trust file that
     /// could not be read); empty but after `connect`.
     pub notices: Vec<NoticeView>,
+    /// A `kodekort:` login link arrived and waits to be opened.
+    pub login_link: bool,
+}
+
+/// A service login whose code was right: the browser goes on to the service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceLoginDoneView {
+    pub service_name: String,
 }
 
 /// Something the citizen must be told that stops nothing: where the session
@@ -108,10 +116,12 @@ impl From<&PrintedCard> for CardPrintView {
 
 /// Why a code is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Purpose {
     Login,
     Sign,
+    /// A login to a service, begun on the provider's pages in a browser.
+    ServiceLogin,
 }
 
 /// A code prompt: find `key` on card `card_serial`.
@@ -125,6 +135,8 @@ pub struct PromptView {
     pub attempts_left: u32,
     /// For signing: the document's title.
     pub document_title: Option<String>,
+    /// For a service login: the service, as its operator registered it.
+    pub service_name: Option<String>,
     /// In the demo only: the card, to show beside the prompt.
     pub demo_card: Option<CardPrintView>,
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use kodekort_proto::signing::TrustRoot;
 use kodekort_proto::wire::{
-    CardStatus, CodeRequest, Document, DocumentSummary, EnvelopeResponse, LoginChallenge,
-    LoginRequest, MeResponse, SessionResponse, SignChallenge, SignRequest, StatusResponse,
+    AppLoginDone, AppLoginPrompt, CardStatus, CodeRequest, Document, DocumentSummary,
+    EnvelopeResponse, LoginChallenge, LoginRequest, MeResponse, SessionResponse, SignChallenge,
+    SignRequest, StatusResponse,
 };
 use kodekort_proto::{Code, Envelope, ErrorCode, Password, Token, API_PREFIX};
 use reqwest::{Method, StatusCode};
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{ClientError, Result};
+use crate::login_link::LoginLink;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -319,6 +321,26 @@ impl ApiClient {
     pub async fn login_code(&self, login_id: &str, code: &Code) -> Result<SessionResponse> {
         self.post(
             &format!("/login/{login_id}/code"),
+            None,
+            &CodeRequest { code: code.clone() },
+        )
+        .await
+    }
+
+    /// Opens a login link of the provider's code page (once).
+    pub async fn app_login_open(&self, link: &LoginLink) -> Result<AppLoginPrompt> {
+        self.post(
+            &format!("/app-logins/{}", link.id()),
+            None,
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// The code for an opened login link.
+    pub async fn app_login_code(&self, link: &LoginLink, code: &Code) -> Result<AppLoginDone> {
+        self.post(
+            &format!("/app-logins/{}/code", link.id()),
             None,
             &CodeRequest { code: code.clone() },
         )

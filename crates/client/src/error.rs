@@ -72,6 +72,9 @@ pub enum ClientError {
     RootNotPinned { key_id: String },
     #[error("PDF: {0}")]
     Pdf(String),
+    /// A `kodekort:` link that is not a login link of the provider's pages.
+    #[error("not a Kodekort login link")]
+    InvalidLoginLink,
 }
 
 impl ClientError {
@@ -101,6 +104,7 @@ impl ClientError {
             ClientError::NotASignedFile(_) => "not_a_signed_file",
             ClientError::RootNotPinned { .. } => "trust_root_not_pinned",
             ClientError::Pdf(_) => "pdf_failed",
+            ClientError::InvalidLoginLink => "login_link_invalid",
         }
     }
 
@@ -128,6 +132,7 @@ impl ClientError {
         "not_a_signed_file",
         "trust_root_not_pinned",
         "pdf_failed",
+        "login_link_invalid",
     ];
 
     /// What a citizen reads, in `lang`: the catalogue text, with the wait's

@@ -218,3 +218,73 @@ async fn a_link_of_a_prompt_the_page_answered_or_replaced_opens_nothing() {
     let callback = browser.consent(&consent, true).await;
     skat.finish(&callback, started).await.expect("logged in");
 }
+
+/// The desktop app's core (`kodekort-app`, what the Tauri shell wraps),
+/// set up for this server, is handed the page's link.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_core_names_the_service_and_key_and_the_browser_goes_on() {
+    use kodekort_app::{App, Options, Purpose};
+
+    let h = Harness::start().await;
+    let anna = h.add_user("anna", "Anna A").await;
+    let skat = Rp::new(&h, "Skattestyrelsen", false, Alg::Rs256).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "language = \"en\"\npublic_computer = true\ndefault_server = \"reference\"\n\n\
+             [servers.reference]\nurl = \"https://localhost:{}\"\nca = \"{}\"\n",
+            h.addr.port(),
+            ca(&h).display(),
+        ),
+    )
+    .unwrap();
+    let app = App::new(Options {
+        config_path: Some(config),
+        ..Default::default()
+    });
+
+    // Anything but the pages' own form is refused before the network.
+    app.receive_login_link("kodekort://login/../../api/v1/me")
+        .await;
+    assert!(app.state().await.login_link);
+    let err = app.open_login_link().await.unwrap_err();
+    assert_eq!(err.code, "login_link_invalid");
+    assert!(!app.state().await.login_link, "a link is used once");
+
+    let browser = Browser::new(&issuer(&h), &ca(&h));
+    let started = skat.start(&[]);
+    let first = browser.visit(&started.url).await;
+    let code_page = browser.password(&first, &anna).await;
+    let key = code_page.key();
+    app.receive_login_link(&format!("kodekort://login/{}", app_link(&code_page)))
+        .await;
+    let prompt = app.open_login_link().await.unwrap();
+    assert_eq!(prompt.purpose, Purpose::ServiceLogin);
+    assert_eq!(prompt.service_name.as_deref(), Some("Skattestyrelsen"));
+    assert_eq!(prompt.key, key);
+    assert_eq!(prompt.card_serial, anna.serial);
+
+    let err = app.service_login_code("12 34").await.unwrap_err();
+    assert_eq!(err.code, "code_format", "checked here, costs nothing");
+    let err = app
+        .service_login_code(&anna.wrong_code(&key))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "invalid_code");
+    let next = err.next.expect("where the login stands");
+    assert_eq!((next.step, next.attempts_left), ("code", Some(4)));
+    let done = app.service_login_code(&anna.code(&key)).await.unwrap();
+    assert_eq!(done.service_name, "Skattestyrelsen");
+    assert!(
+        !app.state().await.logged_in,
+        "the browser logged in, not the app"
+    );
+    let err = app.service_login_code(&anna.code(&key)).await.unwrap_err();
+    assert_eq!(err.code, "challenge_missing");
+
+    let consent = browser.get(&page_path(&code_page)).await;
+    let callback = browser.consent(&consent, true).await;
+    skat.finish(&callback, started).await.expect("logged in");
+}

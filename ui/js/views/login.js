@@ -62,6 +62,9 @@ export const credentials = {
 export const code = {
   async render({ prompt, documentId }) {
     const signing = prompt.purpose === 'sign';
+    // A login to a service, begun in the browser: the browser owns it, so
+    // there is no "new key" here, and success goes back to the browser.
+    const service = prompt.purpose === 'service_login' ? prompt.service_name : null;
     const errors = h('div', { class: 'errors' });
     const ids = { find: uid('find'), hint: uid('hint'), attempts: uid('attempts'), expires: uid('expires'), card: uid('card') };
     const input = h('input', {
@@ -72,7 +75,8 @@ export const code = {
     const attempts = h('p', { id: ids.attempts }, t('attempts', { n: prompt.attempts_left }));
     const expires = h('p', { id: ids.expires }, t('expires', { time: formatClock(prompt.expires_at) }));
     const expiredBox = h('div', { class: 'expired' });
-    const submit = h('button', { type: 'submit', class: 'primary' }, t(signing ? 'code_submit_sign' : 'code_submit_login'));
+    const submitText = service ? t('code_submit_service', { service }) : t(signing ? 'code_submit_sign' : 'code_submit_login');
+    const submit = h('button', { type: 'submit', class: 'primary' }, submitText);
 
     const newKey = () => busy(async () => {
       try {
@@ -89,14 +93,19 @@ export const code = {
     const msLeft = Math.max(0, Math.min(prompt.expires_in_s * 1000, Date.parse(prompt.expires_at) - Date.now()));
     const expiryTimer = setTimeout(() => {
       if (!document.body.contains(input)) return;
-      const button = h('button', { type: 'button', class: 'primary', onclick: newKey }, t('new_key'));
-      expiredBox.replaceChildren(h('p', { role: 'alert' }, t('expired')), button);
+      const button = service
+        ? h('button', { type: 'button', class: 'primary', onclick: () => cancel() }, t('back'))
+        : h('button', { type: 'button', class: 'primary', onclick: newKey }, t('new_key'));
+      expiredBox.replaceChildren(h('p', { role: 'alert' }, t(service ? 'service_login_expired' : 'expired')), button);
       button.focus();
     }, msLeft);
 
     const cancel = async () => {
       clearTimeout(expiryTimer);
-      if (signing) {
+      if (service) {
+        await ipc.cancelServiceLogin();
+        await show(app.state?.logged_in ? 'home' : 'welcome');
+      } else if (signing) {
         await ipc.cancelSign();
         await show('document', { id: documentId });
       } else {
@@ -135,7 +144,11 @@ export const code = {
       clearError(errors, input);
       busy(async () => {
         try {
-          if (signing) {
+          if (service) {
+            const result = await ipc.serviceLoginCode(input.value);
+            clearTimeout(expiryTimer);
+            await show('service-done', { result });
+          } else if (signing) {
             const result = await ipc.signCode(input.value);
             clearTimeout(expiryTimer);
             await show('signed', { result });
@@ -153,6 +166,11 @@ export const code = {
           if (BLOCKING.has(err.code) || step === 'waiting' || step === 'locked') {
             clearTimeout(expiryTimer);
             await show('blocked', { err });
+            return;
+          }
+          if (service && step === 'ended') {
+            clearTimeout(expiryTimer);
+            await show('service-link', { err });
             return;
           }
           if (step === 'credentials') {
@@ -173,9 +191,13 @@ export const code = {
       }, submit);
     });
 
+    const title = service ? t('service_login_title', { service }) : t(signing ? 'code_title_sign' : 'code_title_login');
     const node = h('section', { class: 'view code-step', 'aria-labelledby': 'code-title' },
-      h('h1', { id: 'code-title' }, t(signing ? 'code_title_sign' : 'code_title_login')),
+      h('h1', { id: 'code-title' }, title),
       signing && prompt.document_title ? h('p', { class: 'lead' }, t('signing_doc', { title: prompt.document_title })) : null,
+      service ? h('p', { class: 'lead' }, t('service_login_lead', { service })) : null,
+      service ? h('p', { class: 'warning service-warning' },
+        h('span', { class: 'warning-mark', 'aria-hidden': 'true' }, '!'), ' ', t('service_login_warning')) : null,
       h('dl', { class: 'key-box' },
         h('div', {}, h('dt', {}, t('code_card')), h('dd', { class: 'serial' }, prompt.card_serial)),
         h('div', {}, h('dt', {}, t('code_key')), h('dd', { class: 'key' }, prompt.key))),
@@ -201,6 +223,53 @@ export const blocked = {
         message,
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'primary', onclick: () => show('welcome') }, t('back')))),
+    };
+  },
+};
+
+/**
+ * A `kodekort://login/…` link from a service's login page: opened with the
+ * server (once), then the code step for it. The prompt is kept in the
+ * view's parameters, so a language switch shows it again without reopening.
+ */
+export const serviceLogin = {
+  async render(params = {}) {
+    if (!params.prompt) {
+      try {
+        params.prompt = await ipc.openLoginLink();
+      } catch (err) {
+        if (BLOCKING.has(err.code)) return blocked.render({ err });
+        return serviceLink.render({ err });
+      }
+    }
+    return code.render({ prompt: params.prompt });
+  },
+};
+
+/** The service login's code was right: the browser goes on by itself. */
+export const serviceDone = {
+  async render({ result }) {
+    const service = result.service_name;
+    announce(t('service_done_next', { service }));
+    return {
+      node: h('section', { class: 'view', 'aria-labelledby': 'service-done-title' },
+        h('h1', { id: 'service-done-title' }, t('service_done_title', { service })),
+        h('p', { class: 'lead' }, t('service_done_next', { service })),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'primary', onclick: () => show(app.state?.logged_in ? 'home' : 'welcome') }, t('done')))),
+    };
+  },
+};
+
+/** A login link that cannot be used: unknown, spent, from elsewhere, or no server. */
+export const serviceLink = {
+  async render({ err }) {
+    return {
+      node: h('section', { class: 'view', 'aria-labelledby': 'service-link-title' },
+        h('h1', { id: 'service-link-title' }, t('service_link_title')),
+        h('p', { class: 'error', role: 'alert' }, err.message),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'primary', onclick: () => show(app.state?.logged_in ? 'home' : 'welcome') }, t('back')))),
     };
   },
 };
