@@ -250,20 +250,23 @@ macro_rules! handlers {
 /// the UI then asks for the link's screen like any other.
 const LOGIN_LINK_EVENT: &str = "window.dispatchEvent(new Event('kodekort-login-link'));";
 
-/// A `kodekort:` link for the app: kept for the UI, which is told, and the
-/// window comes forward. The app checks that it is a login link. (At
-/// start the UI is not loaded yet; it finds the link in the app's state.)
+/// A `kodekort:` link for the running app: kept for the UI, which is then
+/// told, and the window comes forward. The app checks that it is a login
+/// link. Not on the calling thread (on macOS, the main one): the app's
+/// state may be busy with a request.
 fn receive_links(handle: &AppHandle, urls: impl IntoIterator<Item = String>) {
     let Some(url) = urls.into_iter().last() else {
         return;
     };
-    let app = handle.state::<App>();
-    tauri::async_runtime::block_on(app.receive_login_link(&url));
-    if let Some(window) = handle.get_webview_window("main") {
-        let _ = window.eval(LOGIN_LINK_EVENT);
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        handle.state::<App>().receive_login_link(&url).await;
+        if let Some(window) = handle.get_webview_window("main") {
+            let _ = window.eval(LOGIN_LINK_EVENT);
+            let _ = window.unminimize();
+            let _ = window.set_focus();
+        }
+    });
 }
 
 /// Builds and runs the app until its window closes.
@@ -275,10 +278,15 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
     });
     tauri::Builder::default()
         // First, as the deep-link plugin asks: a second start (a link
-        // clicked while the app runs) hands its link to this one and exits.
+        // clicked while the app runs) hands its arguments to this one and
+        // exits; with the `deep-link` feature, a link among them reaches
+        // `on_open_url` below, so here the window only comes forward.
         // Without a session bus (D-Bus), each start runs on its own.
-        .plugin(tauri_plugin_single_instance::init(|handle, argv, _cwd| {
-            receive_links(handle, argv.into_iter().skip(1).filter(|a| is_link(a)));
+        .plugin(tauri_plugin_single_instance::init(|handle, _argv, _cwd| {
+            if let Some(window) = handle.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_dialog::init())
@@ -289,12 +297,17 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
                     set_title(&window, &state);
                 }
             }
+            // Started with a link (Linux and Windows: the one argument):
+            // the UI finds it in the app's state when it loads.
+            if let Some(url) = tauri_app
+                .deep_link()
+                .get_current()?
+                .and_then(|mut u| u.pop())
+            {
+                tauri::async_runtime::block_on(app.receive_login_link(url.as_str()));
+            }
             tauri_app.manage(app);
             let handle = tauri_app.handle().clone();
-            // Started with a link (Linux and Windows: the one argument).
-            if let Some(urls) = tauri_app.deep_link().get_current()? {
-                receive_links(&handle, urls.into_iter().map(String::from));
-            }
             // A link while running (macOS sends them as events).
             tauri_app.deep_link().on_open_url(move |event| {
                 receive_links(&handle, event.urls().into_iter().map(String::from));

@@ -86,7 +86,7 @@ async function start() {
   });
   document.getElementById('idle-stay').addEventListener('click', stayLoggedIn);
   // A login link reached the running app (src-tauri/lib.rs sends this event).
-  window.addEventListener('kodekort-login-link', () => show('service-login'));
+  window.addEventListener('kodekort-login-link', () => show('service-login', {}));
 
   if (app.state.login_link) await show('service-login');
   else await show(app.state.logged_in ? 'home' : 'welcome');

@@ -294,19 +294,36 @@ pub fn router_for(service: Arc<Service>, issuer: Issuer) -> Router {
             Error::from(ErrorCode::InternalError).into_response()
         }))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                // Method and path only: no query, no headers (they carry tokens).
-                tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
-            })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // Method and path only: no query, no headers (they carry tokens).
+                    let path = loggable_path(req.uri().path());
+                    tracing::info_span!("request", id, method = %req.method(), path = %path)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// A request's path as the log may show it: an app-login link in the path
+/// is a capability for minutes, so it is left out.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let link = path
+        .strip_prefix(API_PREFIX)
+        .and_then(|p| p.strip_prefix("/app-logins/"));
+    match link {
+        Some(rest) => {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("{API_PREFIX}/app-logins/***{tail}").into()
+        }
+        None => path.into(),
+    }
 }
 
 /// Refuses, before any body is read, what is larger than the API takes:
@@ -633,4 +650,23 @@ pub async fn start_public(
     let app = router_for(service, issuer);
     let task = tokio::spawn(listener.serve(tls, app));
     Ok(Running { addr, handle, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_login_links_stay_out_of_the_log() {
+        let link = "a".repeat(43);
+        assert_eq!(
+            loggable_path(&format!("/api/v1/app-logins/{link}")),
+            "/api/v1/app-logins/***"
+        );
+        assert_eq!(
+            loggable_path(&format!("/api/v1/app-logins/{link}/code")),
+            "/api/v1/app-logins/***/code"
+        );
+        assert_eq!(loggable_path("/api/v1/login"), "/api/v1/login");
+    }
 }

@@ -261,6 +261,12 @@ async fn the_app_core_names_the_service_and_key_and_the_browser_goes_on() {
     app.receive_login_link(&format!("kodekort://login/{}", app_link(&code_page)))
         .await;
     let prompt = app.open_login_link().await.unwrap();
+    // The same link again (delivered twice, or clicked twice) shows the
+    // login open here: a link opens once on the server.
+    app.receive_login_link(&format!("kodekort://login/{}", app_link(&code_page)))
+        .await;
+    assert_eq!(app.open_login_link().await.unwrap().key, prompt.key);
+    assert_eq!(app.open_login_link().await.unwrap().key, prompt.key);
     assert_eq!(prompt.purpose, Purpose::ServiceLogin);
     assert_eq!(prompt.service_name.as_deref(), Some("Skattestyrelsen"));
     assert_eq!(prompt.key, key);
@@ -287,4 +293,47 @@ async fn the_app_core_names_the_service_and_key_and_the_browser_goes_on() {
     let consent = browser.get(&page_path(&code_page)).await;
     let callback = browser.consent(&consent, true).await;
     skat.finish(&callback, started).await.expect("logged in");
+}
+
+/// The page's own forms, posted after the app took the code (the citizen
+/// typed it in both, or went back and sent the password again): that
+/// browser goes on with the app's login, and nothing starts over.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_forms_after_the_app_took_the_code_go_on_with_that_login() {
+    let h = Harness::start().await;
+    let anna = h.add_user("anna", "Anna A").await;
+    let skat = Rp::new(&h, "Skattestyrelsen", false, Alg::Rs256).await;
+    let app = app_from(&h, "127.0.0.1");
+    for stale_form in ["code", "password"] {
+        let browser = Browser::new(&issuer(&h), &ca(&h));
+        let started = skat.start(&[("prompt", "consent")]);
+        let first = browser.visit(&started.url).await;
+        let code_page = browser.password(&first, &anna).await;
+        let key = code_page.key();
+        let link = app_link(&code_page);
+        assert_eq!(open(&h, &app, &link).await.0, 200);
+        assert_eq!(answer(&h, &app, &link, &anna.code(&key)).await.0, 200);
+        let page = match stale_form {
+            "code" => browser.code(&code_page, &anna.code(&key)).await,
+            _ => browser.password(&first, &anna).await,
+        };
+        assert!(
+            page.body.contains("decision"),
+            "{stale_form}: consent, not a new start: {}",
+            page.body
+        );
+        let callback = browser.consent(&page, true).await;
+        let logged_in = skat.finish(&callback, started).await.expect("logged in");
+        assert_eq!(logged_in.name.as_deref(), Some("Anna A"));
+    }
+    // Two logins, two codes: no other prompt was asked, and none was counted.
+    let (status, body) = h
+        .post(
+            "/login",
+            None,
+            serde_json::json!({"username": "anna", "password": anna.password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["attempts_left"], 5, "{body}");
 }

@@ -234,13 +234,18 @@ export const blocked = {
  */
 export const serviceLogin = {
   async render(params = {}) {
-    if (!params.prompt) {
+    // What opening gave, prompt or refusal, stays in the parameters: a
+    // language switch renders it again without asking the server.
+    if (!params.prompt && !params.err) {
+      announce(t('service_login_opening'));
       try {
         params.prompt = await ipc.openLoginLink();
       } catch (err) {
-        if (BLOCKING.has(err.code)) return blocked.render({ err });
-        return serviceLink.render({ err });
+        params.err = err;
       }
+    }
+    if (params.err) {
+      return BLOCKING.has(params.err.code) ? blocked.render({ err: params.err }) : serviceLink.render({ err: params.err });
     }
     return code.render({ prompt: params.prompt });
   },

@@ -50,18 +50,21 @@ impl Inner {
     /// Where a service login stands after a refusal: still at the code (with
     /// the attempts left), or ended (the browser must start again).
     pub(super) fn service_login_next(&mut self, err: &AppError) -> NextStep {
-        let code = match err {
-            AppError::Client(ClientError::Server { code, .. }) => Some(*code),
-            _ => None,
-        };
-        let attempts = match err {
+        let (code, attempts, waits) = match err {
             AppError::Client(ClientError::Server {
-                attempts_left: Some(n),
-                ..
-            }) => Some(*n),
-            _ => None,
+                code,
+                attempts_left,
+                locked_until,
+            }) => (Some(*code), *attempts_left, locked_until.is_some()),
+            _ => (None, None, false),
         };
         match (code, &mut self.service_login) {
+            // The failure that starts a wait: the prompt is over, as in the
+            // app's own login.
+            (Some(ErrorCode::InvalidCode | ErrorCode::TooManyAttempts), _) if waits => {
+                self.service_login = None;
+                NextStep::new("waiting", None)
+            }
             (Some(ErrorCode::InvalidCode), Some(pending)) => {
                 if let Some(n) = attempts {
                     pending.prompt.attempts_left = n;
@@ -69,7 +72,9 @@ impl Inner {
                 NextStep::new("code", Some(pending.prompt.attempts_left))
             }
             (None, Some(pending)) => NextStep::new("code", Some(pending.prompt.attempts_left)),
-            (Some(ErrorCode::TooManyAttempts), _) => NextStep::new("waiting", None),
+            (Some(ErrorCode::TooManyAttempts), Some(pending)) => {
+                NextStep::new("code", Some(pending.prompt.attempts_left))
+            }
             (Some(ErrorCode::CardLocked | ErrorCode::CardUsedUp), _) => {
                 self.service_login = None;
                 NextStep::new("locked", None)
@@ -91,20 +96,31 @@ impl App {
     }
 
     /// Opens the waiting link with the server: the service and the key.
+    /// The link of the login already open here (the same link delivered
+    /// twice, a double click on it) shows that login again: a link opens
+    /// once on the server.
     pub async fn open_login_link(&self) -> Result<PromptView, UiError> {
         let path = self.options.config_path.clone();
         let keyring = self.options.keyring.clone();
         self.run(async move |inner| {
-            let url = inner
-                .login_link
-                .take()
-                .ok_or(ClientError::InvalidLoginLink)?;
-            let link = LoginLink::parse(&url)?;
-            inner.service_login = None;
+            let url = inner.login_link.take();
+            let link = match (url, &inner.service_login) {
+                (None, Some(_)) => return inner.service_prompt(),
+                (None, None) => return Err(ClientError::InvalidLoginLink.into()),
+                (Some(url), _) => LoginLink::parse(&url)?,
+            };
+            if inner
+                .service_login
+                .as_ref()
+                .is_some_and(|open| open.link == link)
+            {
+                return inner.service_prompt();
+            }
             if inner.connection.is_none() {
                 inner.connect_configured(path.as_deref(), &keyring).await?;
             }
             let prompt = inner.connection()?.api().app_login_open(&link).await?;
+            // A newer link replaces the login open here only once it opened.
             inner.service_login = Some(ServiceLogin { link, prompt });
             inner.service_prompt()
         })

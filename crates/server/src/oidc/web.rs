@@ -448,6 +448,7 @@ impl FromRequest<OidcState> for StepPost {
 
 async fn password_step(
     State(state): State<OidcState>,
+    headers: HeaderMap,
     client: Option<Extension<ClientAddress>>,
     StepPost { id, browser, form }: StepPost,
 ) -> Result<Response> {
@@ -460,11 +461,15 @@ async fn password_step(
         .acquire()
         .await
         .map_err(|_| Error::from(kodekort_proto::ErrorCode::ServiceUnavailable))?;
-    let next = blocking_on(&state.service, move |s| {
-        s.oidc_password(&id, &browser, browser_ip, &username, password)
+    let issuer = state.issuer.clone();
+    let old_session = cookie_value(&headers, SESSION_COOKIE);
+    let step = blocking_on(&state.service, move |s| {
+        let step = s.oidc_password(&issuer, &id, &browser, browser_ip, &username, password)?;
+        end_replaced_session(s, old_session.as_deref(), &step)?;
+        Ok(step)
     })
     .await?;
-    Ok(next_response(next))
+    Ok(step_response(step))
 }
 
 async fn code_step(

@@ -601,6 +601,31 @@ impl Service {
     /// Step 1 on the pages: username and password, counted as in the API.
     pub fn oidc_password(
         &self,
+        issuer: &Issuer,
+        id: &str,
+        browser: &str,
+        browser_ip: Option<IpAddr>,
+        username: &str,
+        password: Password,
+    ) -> Result<Step> {
+        // A stale password page of a login finished in the app: go on with it.
+        let taken = self
+            .store
+            .write(|tx| match self.live_request(tx, id, browser)? {
+                Some(request) if app::finished_in_app(&request) => {
+                    self.take_from_app(tx, issuer, request, browser).map(Some)
+                }
+                _ => Ok(None),
+            })?;
+        if let Some(step) = taken {
+            return Ok(step);
+        }
+        self.password_step(id, browser, browser_ip, username, password)
+            .map(Step::from)
+    }
+
+    fn password_step(
+        &self,
         id: &str,
         browser: &str,
         browser_ip: Option<IpAddr>,
@@ -742,11 +767,16 @@ impl Service {
                 next,
                 new_session: Some(cookie),
             }),
-            Err(Error::Api(refused)) => {
-                let next = self.store.write(|tx| {
-                    let Some(mut request) = self.live_request(tx, id, browser)? else {
-                        return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()));
-                    };
+            Err(Error::Api(refused)) => self.store.write(|tx| {
+                let Some(mut request) = self.live_request(tx, id, browser)? else {
+                    return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()).into());
+                };
+                // The app took this prompt's code first: this browser goes
+                // on with that login, as it would on its next page load.
+                if app::finished_in_app(&request) {
+                    return self.take_from_app(tx, issuer, request, browser);
+                }
+                {
                     // A prompt that is gone cannot be answered: back to the
                     // password, which asks a new key. Only if the request is
                     // still at that prompt: a second submission of the same
@@ -763,13 +793,14 @@ impl Service {
                     {
                         request.stage = Stage::Credentials;
                         request.login_id = None;
+                        request.user_id = None;
+                        request.auth_time = None;
                         tx.update_auth_request(&request)?;
                     }
                     let said = at_this_prompt.then_some(refused);
-                    self.view(tx, &request, browser, said)
-                })?;
-                Ok(next.into())
-            }
+                    Ok(self.view(tx, &request, browser, said)?.into())
+                }
+            }),
             Err(other) => Err(other),
         }
     }
