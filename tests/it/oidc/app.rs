@@ -59,6 +59,35 @@ fn page_path(code_page: &Page) -> String {
         .to_owned()
 }
 
+/// A login of `user` to `rp`, begun in a fresh browser, at its code page.
+struct AtCode {
+    browser: Browser,
+    started: Started,
+    /// The password page.
+    first: Page,
+    code_page: Page,
+    key: String,
+    /// The opaque part of the code page's app link.
+    link: String,
+}
+
+async fn at_code_page(h: &Harness, rp: &Rp, user: &TestUser, extra: &[(&str, &str)]) -> AtCode {
+    let browser = Browser::new(&issuer(h), &ca(h));
+    let started = rp.start(extra);
+    let first = browser.visit(&started.url).await;
+    let code_page = browser.password(&first, user).await;
+    let key = code_page.key();
+    let link = app_link(&code_page);
+    AtCode {
+        browser,
+        started,
+        first,
+        code_page,
+        key,
+        link,
+    }
+}
+
 fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
@@ -68,22 +97,24 @@ async fn a_login_finished_in_the_app_goes_on_in_the_browser_that_began_it() {
     let h = Harness::start().await;
     let anna = h.add_user("anna", "Anna A").await;
     let skat = Rp::new(&h, "Skattestyrelsen", false, Alg::Rs256).await;
-    let browser = Browser::new(&issuer(&h), &ca(&h));
-    let started = skat.start(&[("ui_locales", "en")]);
-    let first = browser.visit(&started.url).await;
+    let AtCode {
+        browser,
+        started,
+        first,
+        code_page,
+        key,
+        link,
+    } = at_code_page(&h, &skat, &anna, &[("ui_locales", "en")]).await;
     assert!(
         !first.csp.as_deref().unwrap().contains("script-src"),
         "no script before the code page"
     );
-    let code_page = browser.password(&first, &anna).await;
-    let key = code_page.key();
     assert!(code_page.body.contains("Continue in the Kodekort app"));
     let csp = code_page.csp.clone().unwrap();
     assert!(
         csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
         "{csp}"
     );
-    let link = app_link(&code_page);
     assert_eq!(link.len(), 43, "32 bytes, base64url: {link}");
     let page = page_path(&code_page);
     let status = browser.get(&format!("{page}/app-status")).await;
@@ -150,12 +181,14 @@ async fn a_login_link_opens_only_on_the_computer_that_began_the_login_and_once()
     let h = Harness::start().await;
     let anna = h.add_user("anna", "Anna A").await;
     let skat = Rp::new(&h, "Skattestyrelsen", false, Alg::Es256).await;
-    let browser = Browser::new(&issuer(&h), &ca(&h));
-    let started = skat.start(&[("ui_locales", "en")]);
-    let first = browser.visit(&started.url).await;
-    let code_page = browser.password(&first, &anna).await;
-    let key = code_page.key();
-    let link = app_link(&code_page);
+    let AtCode {
+        browser,
+        started,
+        code_page,
+        key,
+        link,
+        ..
+    } = at_code_page(&h, &skat, &anna, &[("ui_locales", "en")]).await;
 
     // Sent to someone else: their app is refused, and the link is spent.
     let elsewhere = app_from(&h, "127.0.0.2");
@@ -183,12 +216,8 @@ async fn a_login_link_opens_only_on_the_computer_that_began_the_login_and_once()
     // A link no page made, one never opened, and one not shaped like a link.
     let (status, body) = open(&h, &here, &"A".repeat(43)).await;
     assert_eq!((status, error_code(&body)), (404, "app_link_unknown"));
-    let other = Browser::new(&issuer(&h), &ca(&h));
-    let again = skat.start(&[]);
-    let first = other.visit(&again.url).await;
-    let code_page = other.password(&first, &anna).await;
-    let unopened = app_link(&code_page);
-    let (status, body) = answer(&h, &here, &unopened, &anna.code(&code_page.key())).await;
+    let unopened = at_code_page(&h, &skat, &anna, &[]).await;
+    let (status, body) = answer(&h, &here, &unopened.link, &anna.code(&unopened.key)).await;
     assert_eq!((status, error_code(&body)), (404, "app_link_unknown"));
     let (status, body) = open(&h, &here, "not.a.link").await;
     assert_eq!((status, error_code(&body)), (400, "invalid_id"));
@@ -199,17 +228,19 @@ async fn a_link_of_a_prompt_the_page_answered_or_replaced_opens_nothing() {
     let h = Harness::start().await;
     let anna = h.add_user("anna", "Anna A").await;
     let skat = Rp::new(&h, "Skattestyrelsen", false, Alg::EdDsa).await;
-    let browser = Browser::new(&issuer(&h), &ca(&h));
-    let started = skat.start(&[]);
-    let first = browser.visit(&started.url).await;
-    let code_page = browser.password(&first, &anna).await;
-    let link = app_link(&code_page);
+    let AtCode {
+        browser,
+        started,
+        code_page,
+        key,
+        link,
+        ..
+    } = at_code_page(&h, &skat, &anna, &[]).await;
     let app = app_from(&h, "127.0.0.1");
     let (status, _) = open(&h, &app, &link).await;
     assert_eq!(status, 200);
     // The page answers first: the app's right code is then too late, and
     // the browser's login stands.
-    let key = code_page.key();
     let consent = browser.code(&code_page, &anna.code(&key)).await;
     assert!(consent.body.contains("decision"));
     let (status, body) = answer(&h, &app, &link, &anna.code(&key)).await;
@@ -253,17 +284,20 @@ async fn the_app_core_names_the_service_and_key_and_the_browser_goes_on() {
     assert_eq!(err.code, "login_link_invalid");
     assert!(!app.state().await.login_link, "a link is used once");
 
-    let browser = Browser::new(&issuer(&h), &ca(&h));
-    let started = skat.start(&[]);
-    let first = browser.visit(&started.url).await;
-    let code_page = browser.password(&first, &anna).await;
-    let key = code_page.key();
-    app.receive_login_link(&format!("kodekort://login/{}", app_link(&code_page)))
+    let AtCode {
+        browser,
+        started,
+        code_page,
+        key,
+        link,
+        ..
+    } = at_code_page(&h, &skat, &anna, &[]).await;
+    app.receive_login_link(&format!("kodekort://login/{link}"))
         .await;
     let prompt = app.open_login_link().await.unwrap();
     // The same link again (delivered twice, or clicked twice) shows the
     // login open here: a link opens once on the server.
-    app.receive_login_link(&format!("kodekort://login/{}", app_link(&code_page)))
+    app.receive_login_link(&format!("kodekort://login/{link}"))
         .await;
     assert_eq!(app.open_login_link().await.unwrap().key, prompt.key);
     assert_eq!(app.open_login_link().await.unwrap().key, prompt.key);
@@ -305,12 +339,14 @@ async fn the_pages_forms_after_the_app_took_the_code_go_on_with_that_login() {
     let skat = Rp::new(&h, "Skattestyrelsen", false, Alg::Rs256).await;
     let app = app_from(&h, "127.0.0.1");
     for stale_form in ["code", "password"] {
-        let browser = Browser::new(&issuer(&h), &ca(&h));
-        let started = skat.start(&[("prompt", "consent")]);
-        let first = browser.visit(&started.url).await;
-        let code_page = browser.password(&first, &anna).await;
-        let key = code_page.key();
-        let link = app_link(&code_page);
+        let AtCode {
+            browser,
+            started,
+            first,
+            code_page,
+            key,
+            link,
+        } = at_code_page(&h, &skat, &anna, &[("prompt", "consent")]).await;
         assert_eq!(open(&h, &app, &link).await.0, 200);
         assert_eq!(answer(&h, &app, &link, &anna.code(&key)).await.0, 200);
         let page = match stale_form {

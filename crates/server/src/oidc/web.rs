@@ -104,8 +104,14 @@ pub fn router(
         .route(&format!("{FLOW_PATH}/{{id}}/cancel"), post(cancel_step))
         .route(&format!("{FLOW_PATH}/{{id}}/app-status"), get(app_status))
         .route(LOGOUT_PATH, get(logout_get).post(logout_post))
-        .route(STYLESHEET_PATH, get(stylesheet))
-        .route(APP_WAIT_SCRIPT_PATH, get(app_wait_script))
+        .route(
+            STYLESHEET_PATH,
+            get(|| async { static_file("text/css; charset=utf-8", STYLESHEET) }),
+        )
+        .route(
+            APP_WAIT_SCRIPT_PATH,
+            get(|| async { static_file("text/javascript; charset=utf-8", APP_WAIT_SCRIPT) }),
+        )
         .with_state(state)
 }
 
@@ -290,17 +296,6 @@ async fn jwks(State(state): State<OidcState>) -> Result<Response> {
     Ok(Json(set).into_response())
 }
 
-async fn app_wait_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        APP_WAIT_SCRIPT,
-    )
-        .into_response()
-}
-
 /// For the code page's script: `{"waiting": true}` while the login waits
 /// for a code; `false` once the app (or another tab) moved it on.
 async fn app_status(
@@ -320,13 +315,14 @@ async fn app_status(
     Ok(response)
 }
 
-async fn stylesheet() -> Response {
+/// A file of the pages (their stylesheet, the code page's script).
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        STYLESHEET,
+        body,
     )
         .into_response()
 }

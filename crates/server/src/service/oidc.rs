@@ -722,17 +722,6 @@ impl Service {
         let Some(request) = self.store.read(|tx| self.live_request(tx, id, browser))? else {
             return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()).into());
         };
-        if app::finished_in_app(&request) {
-            return self.store.write(|tx| {
-                match self
-                    .live_request(tx, id, browser)?
-                    .filter(app::finished_in_app)
-                {
-                    Some(request) => self.take_from_app(tx, issuer, request, browser),
-                    None => Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()).into()),
-                }
-            });
-        }
         let Some(login_id) = request
             .login_id
             .clone()
@@ -771,35 +760,34 @@ impl Service {
                 let Some(mut request) = self.live_request(tx, id, browser)? else {
                     return Ok(Next::ErrorPage(PageError::RequestGone, Lang::default()).into());
                 };
-                // The app took this prompt's code first: this browser goes
-                // on with that login, as it would on its next page load.
+                // The app took this prompt's code (before this form came, or
+                // while it was checked; the prompt then answers
+                // `challenge_used`): this browser goes on with that login.
                 if app::finished_in_app(&request) {
                     return self.take_from_app(tx, issuer, request, browser);
                 }
+                // A prompt that is gone cannot be answered: back to the
+                // password, which asks a new key. Only if the request is
+                // still at that prompt: a second submission of the same
+                // code must not undo the first, which moved it on.
+                let at_this_prompt = request.stage == Stage::Code
+                    && request.login_id.as_deref() == Some(login_id.as_str());
+                if at_this_prompt
+                    && matches!(
+                        refused.code,
+                        ErrorCode::ChallengeExpired
+                            | ErrorCode::ChallengeNotFound
+                            | ErrorCode::ChallengeUsed
+                    )
                 {
-                    // A prompt that is gone cannot be answered: back to the
-                    // password, which asks a new key. Only if the request is
-                    // still at that prompt: a second submission of the same
-                    // code must not undo the first, which moved it on.
-                    let at_this_prompt = request.stage == Stage::Code
-                        && request.login_id.as_deref() == Some(login_id.as_str());
-                    if at_this_prompt
-                        && matches!(
-                            refused.code,
-                            ErrorCode::ChallengeExpired
-                                | ErrorCode::ChallengeNotFound
-                                | ErrorCode::ChallengeUsed
-                        )
-                    {
-                        request.stage = Stage::Credentials;
-                        request.login_id = None;
-                        request.user_id = None;
-                        request.auth_time = None;
-                        tx.update_auth_request(&request)?;
-                    }
-                    let said = at_this_prompt.then_some(refused);
-                    Ok(self.view(tx, &request, browser, said)?.into())
+                    request.stage = Stage::Credentials;
+                    request.login_id = None;
+                    request.user_id = None;
+                    request.auth_time = None;
+                    tx.update_auth_request(&request)?;
                 }
+                let said = at_this_prompt.then_some(refused);
+                Ok(self.view(tx, &request, browser, said)?.into())
             }),
             Err(other) => Err(other),
         }
