@@ -99,8 +99,10 @@ export class Session {
         this.id = value.sessionId;
         return this;
       } catch (err) {
-        // A connection reset while the drivers settle: try again, a few times.
-        if (attempt >= 5 || !(err instanceof TypeError)) throw err;
+        // A connection reset while the drivers settle: try again. On a cold
+        // machine the first WebKitWebDriver takes seconds to settle (a CI
+        // run failed after 5 tries in 2.2 s), so up to 30 s.
+        if (attempt >= 60 || !(err instanceof TypeError)) throw err;
         await sleep(500);
       }
     }
