@@ -10,6 +10,8 @@
 //! - `cargo xtask api`: Schemathesis against the real backend (also in `test`).
 //! - `cargo xtask demo`: the desktop app in demo mode (backend embedded).
 //! - `cargo xtask bench [backend|client]`: benchmarks (figures in BENCHMARKS.md).
+//! - `cargo xtask package`: the `.deb` and `.rpm` of the app, the `.deb` of the server.
+//! - `cargo xtask install-test`: those packages installed in a clean Debian 12 tree.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -18,6 +20,8 @@ use anyhow::{bail, Context, Result};
 
 mod demo;
 mod fuzz;
+mod install_test;
+mod package;
 mod system;
 
 const USAGE: &str = "\
@@ -26,6 +30,8 @@ usage: cargo xtask <task>
 tasks:
   test             install missing system packages, then fmt check, clippy -D warnings, audit,
                    licences, all tests, and each fuzz target for 15 s
+  test rust        fmt check, clippy -D warnings and the Rust tests only, with no system
+                   packages installed: what the release workflow runs on Windows and macOS
   audit            cargo audit against ../shared/advisory-db (offline); findings are fixed or
                    justified in .cargo/audit.toml
   deny             cargo deny check licenses bans sources against deny.toml (offline)
@@ -35,6 +41,14 @@ tasks:
                    nightly with AddressSanitizer if installed, else stable --sanitizer none
   demo             open the desktop app in demo mode (needs a display; says what to do without one)
   screenshots      every screen of the real app, Danish and English, into docs/screenshots/
+  package [prepare|server]
+                   the desktop app's .deb and .rpm (Tauri's bundler; no AppImage, whose tools
+                   come from outside the package registries) and the server's .deb (cargo-deb),
+                   with SHA256SUMS, into target/package/. `prepare`: only the CLI, the server,
+                   man pages and completions; `server`: only the server's .deb (the release
+                   workflow runs these around tauri-action)
+  install-test     as root: package, then install them in a clean Debian 12 tree made by
+                   debootstrap, run the app, the CLI and the server there, and remove them
   bench [backend|client|app]
                    backend: argon2 bound, logins/s and signatures/s over HTTPS;
                    client: signed-copy export and verification;
@@ -46,6 +60,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["test"] => test(),
+        ["test", "rust"] => test_rust(),
         ["audit"] => audit(),
         ["deny"] => deny(),
         ["api"] => {
@@ -55,6 +70,8 @@ fn main() -> ExitCode {
         }
         ["fuzz", rest @ ..] => fuzz::command(rest),
         ["demo"] => demo::run(),
+        ["package", rest @ ..] => package::command(rest),
+        ["install-test"] => install_test::command(),
         ["screenshots"] => screenshots(),
         ["bench"] => bench("backend")
             .and_then(|()| bench("client"))
@@ -149,6 +166,31 @@ fn test() -> Result<()> {
         fuzz::Build::Dev,
         fuzz::Keep::Aside(aside),
     )
+}
+
+/// The steps of `test` that every desktop OS can run: the UI tests need
+/// Debian's Chromium, the real-app tests WebKitGTK and Xvfb.
+fn test_rust() -> Result<()> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)?;
+    let mut bins = cargo();
+    bins.args(["build", "--workspace", "--bins", "--locked"]);
+    run(bins)?;
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--locked"]);
+    run(tests)
 }
 
 /// The RustSec snapshot beside the checkout: CI reaches only the package

@@ -56,6 +56,12 @@ pub const TEST_PACKAGES: &[Need] = &[
     need("/usr/share/zoneinfo/Asia/Tokyo", "tzdata"),
 ];
 
+/// To package: cargo-deb's `$auto` dependencies come from dpkg-shlibdeps.
+pub const PACKAGE_PACKAGES: &[Need] = &[need("dpkg-shlibdeps", "dpkg-dev")];
+
+/// To test the packages in a clean Debian tree.
+pub const INSTALL_TEST_PACKAGES: &[Need] = &[need("debootstrap", "debootstrap")];
+
 /// To run the real app in tests: a virtual display, WebKit's WebDriver, the
 /// accessibility bus and pyatspi, and `import` for screenshots.
 pub const APP_TEST_PACKAGES: &[Need] = &[

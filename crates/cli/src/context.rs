@@ -18,7 +18,8 @@ use serde_json::json;
 use crate::error::CliError;
 use crate::output::Out;
 use crate::verify::{self, report_verdict};
-use crate::{exit, prompt, Cli, Command};
+use crate::{exit, prompt};
+use kodekort_cli::args::{Cli, Command};
 
 /// A server's connection and the session with it.
 pub struct Context {

@@ -25,7 +25,7 @@ use crate::tls::{self, CertSource};
 #[derive(Debug, Parser)]
 #[command(
     name = "kodekort-server",
-    version,
+    version = env!("KODEKORT_SERVER_VERSION"),
     about = "The Kodekort reference backend (HTTPS only)"
 )]
 pub struct Cli {

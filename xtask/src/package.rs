@@ -1,0 +1,255 @@
+//! `cargo xtask package`: the packages a citizen or an operator installs,
+//! into `target/package/`:
+//! - the desktop app as `.deb` and `.rpm`, by Tauri's bundler (tauri-cli,
+//!   pinned below), with the `kodekort` CLI, its man pages and completions,
+//!   the AppStream metainfo and the licences (tauri.conf.json's `bundle`)
+//! - the backend as a `.deb`, by cargo-deb (crates/server/Cargo.toml's
+//!   `package.metadata.deb`), with its systemd unit
+//! - `SHA256SUMS` over all three.
+//!
+//! The bundles are named: Tauri's default set has AppImage, whose tools are
+//! downloaded from outside the package registries.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::{cargo, root, run, system, tool};
+
+/// The bundler, pinned: a new tauri-cli can change what goes into a package.
+pub const TAURI_CLI: &str = "=2.12.4";
+pub const CARGO_DEB: &str = "=3.8.0";
+
+/// Where the finished packages go.
+pub fn out_dir() -> PathBuf {
+    root().join("target/package")
+}
+
+/// What one build of this checkout is stamped with, for `--version` and
+/// for reproducible builds: the commit, and its time as SOURCE_DATE_EPOCH.
+struct Stamp {
+    commit: String,
+    epoch: String,
+}
+
+fn git(args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .context("could not run git")?;
+    if !out.status.success() {
+        bail!(
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn stamp() -> Result<Stamp> {
+    Ok(Stamp {
+        commit: git(&["rev-parse", "--short=12", "HEAD"])?,
+        epoch: git(&["log", "-1", "--format=%ct"])?,
+    })
+}
+
+/// The environment of every build step: the commit, a fixed time, and the
+/// checkout's and the registry's paths mapped to fixed ones, so that two
+/// checkouts of one commit build the same bytes (README, "Reproducible").
+fn stamped(mut cmd: Command, stamp: &Stamp) -> Command {
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| home().join(".cargo"));
+    let remap = format!(
+        "--remap-path-prefix={}=/build/kodekort --remap-path-prefix={}=/cargo",
+        root().display(),
+        cargo_home.display()
+    );
+    cmd.env("KODEKORT_COMMIT", &stamp.commit)
+        .env("SOURCE_DATE_EPOCH", &stamp.epoch)
+        .env("RUSTFLAGS", remap)
+        // Tools on PATH as cargo subcommands: `cargo tauri`, `cargo deb`.
+        .env("PATH", tools_path());
+    cmd
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+fn tools_path() -> std::ffi::OsString {
+    let mut paths = vec![root().join("target/tools/bin")];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).expect("PATH entries have no separator")
+}
+
+/// `cargo xtask package [prepare|server]`. Alone: everything, here. The
+/// release workflow runs the parts around tauri-action: `prepare` (what
+/// tauri.conf.json's package files name), then tauri-action, then `server`.
+pub fn command(args: &[&str]) -> Result<()> {
+    match args {
+        [] => package().map(drop),
+        ["prepare"] => prepare(&stamp()?),
+        ["server"] => server_deb(&stamp()?).map(drop),
+        _ => bail!("usage: cargo xtask package [prepare|server]"),
+    }
+}
+
+/// The three packages and SHA256SUMS in target/package/.
+pub fn package() -> Result<Vec<PathBuf>> {
+    let stamp = stamp()?;
+    let out = out_dir();
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    prepare(&stamp)?;
+
+    // The app: Tauri builds it (release, with its assets embedded) and
+    // bundles it with the files tauri.conf.json names.
+    tool("tauri-cli", TAURI_CLI)?;
+    let bundle = root().join("target/release/bundle");
+    if bundle.exists() {
+        std::fs::remove_dir_all(&bundle)?;
+    }
+    let mut tauri = stamped(cargo(), &stamp);
+    tauri.args([
+        "tauri",
+        "build",
+        "--ci",
+        "--bundles",
+        "deb,rpm",
+        "--",
+        "--locked",
+    ]);
+    run(tauri)?;
+    let mut packages = Vec::new();
+    for (dir, ext) in [("deb", "deb"), ("rpm", "rpm")] {
+        for file in files_with(&bundle.join(dir), ext)? {
+            let to = out.join(file.file_name().expect("a file"));
+            std::fs::copy(&file, &to).with_context(|| format!("copying {}", file.display()))?;
+            packages.push(to);
+        }
+    }
+    packages.push(server_deb(&stamp)?);
+    packages.sort();
+    if packages.len() != 3 {
+        bail!("expected three packages, found {packages:?}");
+    }
+    checksums(&out, &packages)?;
+    for package in &packages {
+        eprintln!("xtask: built {}", package.display());
+    }
+    Ok(packages)
+}
+
+/// The CLI that goes into the app's packages, the server, and the man pages
+/// and completions of both, generated from their clap definitions.
+fn prepare(stamp: &Stamp) -> Result<()> {
+    system::ensure(system::BUILD_PACKAGES)?;
+    system::ensure(system::DESKTOP_PACKAGES)?;
+    system::ensure(system::PACKAGE_PACKAGES)?;
+    std::fs::create_dir_all(out_dir())?;
+    let mut build = stamped(cargo(), stamp);
+    build.args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "kodekort-cli",
+        "-p",
+        "kodekort-server",
+        "-p",
+        "kodekort-docgen",
+    ]);
+    run(build)?;
+    docs(&out_dir().join("docs"))
+}
+
+/// The server's .deb, by cargo-deb from the binary `prepare` built.
+fn server_deb(stamp: &Stamp) -> Result<PathBuf> {
+    tool("cargo-deb", CARGO_DEB)?;
+    let out = out_dir();
+    for old in files_with(&out, "deb")? {
+        if old
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("kodekort-server_"))
+        {
+            std::fs::remove_file(old)?;
+        }
+    }
+    let mut deb = stamped(cargo(), stamp);
+    deb.args([
+        "deb",
+        "-p",
+        "kodekort-server",
+        "--no-build",
+        "--no-strip",
+        "--output",
+    ])
+    .arg(&out);
+    run(deb)?;
+    files_with(&out, "deb")?
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("kodekort-server_"))
+        })
+        .context("cargo-deb wrote no kodekort-server package")
+}
+
+/// Man pages (gzipped without a timestamp, as Debian's policy asks) and
+/// shell completions, generated from the clap definitions.
+fn docs(dir: &Path) -> Result<()> {
+    let mut docgen = Command::new(root().join("target/release/kodekort-docgen"));
+    docgen.arg(dir);
+    run(docgen)?;
+    for name in ["kodekort", "kodekort-server"] {
+        let pages = files_with(&dir.join("man").join(name), "1")?;
+        if pages.is_empty() {
+            bail!("kodekort-docgen wrote no man page for {name}");
+        }
+        let mut gzip = Command::new("gzip");
+        gzip.args(["-9", "-n", "-f"]).args(&pages);
+        run(gzip)?;
+    }
+    Ok(())
+}
+
+/// The files in `dir` whose name ends in `.ext`, sorted.
+fn files_with(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == ext) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `SHA256SUMS` in the format `sha256sum -c` reads, names relative to `dir`.
+fn checksums(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    let mut sum = Command::new("sha256sum");
+    sum.current_dir(dir);
+    for file in files {
+        sum.arg(file.strip_prefix(dir).unwrap_or(file));
+    }
+    let output = sum.output().context("could not run sha256sum")?;
+    if !output.status.success() {
+        bail!("sha256sum failed");
+    }
+    std::fs::write(dir.join("SHA256SUMS"), output.stdout)?;
+    Ok(())
+}
