@@ -47,7 +47,7 @@ function count(text) {
 }
 
 test('the real app: a mock class: demo, two learners log in with the on-screen card and sign, the trainer panel, reset, a locked card', async () => {
-  const session = await new Session(driver.url).start();
+  const session = await new Session(driver).start();
   try {
     await session.waitFor('#welcome-title');
     assert.equal(await session.execute('return document.documentElement.lang;'), 'en');

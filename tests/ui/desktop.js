@@ -56,28 +56,59 @@ export async function startXvfb() {
   throw new Error('no free X display for Xvfb');
 }
 
+/** A port pair that nothing listens on yet, for tauri-driver and its WebKitWebDriver. */
+async function freePorts() {
+  for (;;) {
+    const port = 4444 + Math.floor(Math.random() * 1000);
+    if (!(await portOpen(port)) && !(await portOpen(port + 1000))) return port;
+  }
+}
+
 /** tauri-driver on a free port. Stop it with SIGTERM so WebKitWebDriver goes too. */
 export async function startDriver(env) {
   for (const file of [APP, TAURI_DRIVER]) {
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`cargo xtask test\`, which builds and installs it`);
   }
-  const port = 4444 + Math.floor(Math.random() * 1000);
-  const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(port + 1000)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  driver.stderr.on('data', (d) => { log += d; });
-  // Both tauri-driver and the WebKitWebDriver behind it must listen, or
-  // the first request is reset.
-  for (let i = 0; i < 100; i += 1) {
-    if ((await portOpen(port)) && (await portOpen(port + 1000))) return { url: `http://127.0.0.1:${port}`, stop: () => driver.kill('SIGTERM'), log: () => log };
-    await sleep(100);
-  }
-  driver.kill('SIGTERM');
-  throw new Error(`tauri-driver did not listen: ${log}`);
+  const driver = { log: '' };
+  const spawnDriver = async () => {
+    const port = await freePorts();
+    const child = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(port + 1000)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.on('data', (d) => { driver.log += d; });
+    child.once('exit', (code, signal) => { driver.log += `\n[tauri-driver on ${port} exited: ${code ?? signal}]`; });
+    // Both tauri-driver and the WebKitWebDriver behind it must listen, or
+    // the first request is reset.
+    for (let i = 0; i < 100; i += 1) {
+      if ((await portOpen(port)) && (await portOpen(port + 1000))) {
+        Object.assign(driver, { child, url: `http://127.0.0.1:${port}`, port });
+        return;
+      }
+      await sleep(100);
+    }
+    child.kill('SIGTERM');
+    throw new Error(`tauri-driver did not listen: ${driver.log}`);
+  };
+  await spawnDriver();
+  return {
+    get url() { return driver.url; },
+    get port() { return driver.port; },
+    log: () => driver.log,
+    stop: () => driver.child.kill('SIGTERM'),
+    /** A new pair of drivers, for a WebKitWebDriver that stopped answering. */
+    async restart() {
+      driver.child.kill('SIGTERM');
+      await spawnDriver();
+    },
+  };
 }
 
 export class Session {
-  constructor(url) {
-    this.url = url;
+  /** `driver` is startDriver's answer, or the address of a driver started elsewhere. */
+  constructor(driver) {
+    this.driver = typeof driver === 'string' ? { url: driver } : driver;
+  }
+
+  get url() {
+    return this.driver.url;
   }
 
   async command(method, route, body) {
@@ -93,19 +124,41 @@ export class Session {
 
   async start(args = []) {
     const capabilities = { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP, args } } };
+    let restarted = false;
     for (let attempt = 1; ; attempt += 1) {
       try {
         const value = await this.command('POST', '/session', { capabilities });
         this.id = value.sessionId;
         return this;
       } catch (err) {
-        // A connection reset while the drivers settle: try again. On a cold
-        // machine the first WebKitWebDriver takes seconds to settle (a CI
-        // run failed after 5 tries in 2.2 s), so up to 30 s.
-        if (attempt >= 60 || !(err instanceof TypeError)) throw err;
+        // A connection reset while the drivers settle: try again, up to 15 s.
+        if (!(err instanceof TypeError)) throw err;
+        if (attempt >= 30) {
+          // Twice on CI a WebKitWebDriver answered no request at all (the
+          // connection closed each time, for 30 s). Once, a new pair of
+          // drivers is started, and the reason is printed; a second failure
+          // fails the test.
+          const why = await this.whyNoSession(err);
+          if (restarted || !this.driver.restart) throw new Error(why);
+          console.log(`${why}\nstarting a new tauri-driver`);
+          await this.driver.restart();
+          restarted = true;
+          attempt = 0;
+        }
         await sleep(500);
       }
     }
+  }
+
+  /** What a failed start knows: the cause, whether the drivers still listen, and their log. */
+  async whyNoSession(err) {
+    const listening = async (port) => (port === undefined ? 'unknown' : (await portOpen(port)) ? 'listening' : 'not listening');
+    const port = Number(new URL(this.url).port);
+    return [
+      `no WebDriver session after 30 tries: ${err.message} (${err.cause?.code ?? err.cause?.message ?? 'no cause'})`,
+      `tauri-driver on ${port}: ${await listening(port)}; WebKitWebDriver on ${port + 1000}: ${await listening(this.driver.port && port + 1000)}`,
+      `the drivers' log: ${this.driver.log?.() || '(empty)'}`,
+    ].join('\n');
   }
 
   route(rest) {

@@ -80,7 +80,7 @@ test('the real app, opened by the login page\'s link, names the service and key,
   const { context, page, key, link } = await codePage();
   assert.equal(await page.locator('a[href^="kodekort://login/"]').textContent(), 'Continue in the Kodekort app');
 
-  const session = await new Session(driver.url).start([link]);
+  const session = await new Session(driver).start([link]);
   try {
     await session.waitFor('#code');
     assert.equal(await session.text('h1'), 'Log in to Skattestyrelsen');
@@ -111,7 +111,7 @@ test('a link clicked while the app runs goes to the running app, which shows its
   const env = appEnv({ DBUS_SESSION_BUS_ADDRESS: bus.address });
   const driver = await startDriver(env);
   t.after(() => driver.stop());
-  const session = await new Session(driver.url).start([]);
+  const session = await new Session(driver).start([]);
   try {
     await session.waitFor('#welcome-title');
     const { context, page, key, link } = await codePage();

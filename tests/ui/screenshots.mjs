@@ -24,12 +24,12 @@ async function run(lang, locale) {
   const driver = await startDriver(env);
   try {
     // Without the demo: the welcome screen of a fresh install.
-    let session = await new Session(driver.url).start();
+    let session = await new Session(driver).start();
     await session.waitFor('#welcome-title');
     await shoot(session, lang, '01-welcome');
     await session.end();
 
-    session = await new Session(driver.url).start(['--demo']);
+    session = await new Session(driver).start(['--demo']);
     await session.waitFor('.accounts');
     await shoot(session, lang, '02-welcome-demo');
     const [username, password] = await session.execute(
