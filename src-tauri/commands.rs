@@ -38,7 +38,10 @@ macro_rules! app_commands {
             reset_demo,
             apply_scenario,
             end_server_identity_scenario,
-            save_class_kit
+            save_class_kit,
+            update_status,
+            check_for_update,
+            install_update
         )
     };
 }

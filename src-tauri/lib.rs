@@ -5,12 +5,14 @@
 #[macro_use]
 mod commands;
 mod dialogs;
+mod updates;
 
 use std::path::PathBuf;
 
 use kodekort_app::*;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 use tauri_plugin_deep_link::DeepLinkExt;
+use updates::{check_for_update, install_update, update_status, Updates};
 
 /// Human-readable product name, shared by the window title and `--version`.
 pub const PRODUCT_NAME: &str = "Kodekort";
@@ -290,6 +292,10 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_dialog::init())
+        // Its key and manifest address are tauri.conf.json's; the webview
+        // has no permission for its commands, only for updates.rs's.
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .manage(Updates::default())
         .setup(move |tauri_app| {
             if launch.demo {
                 let state = tauri::async_runtime::block_on(app.start_demo())?;
@@ -312,6 +318,7 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
             tauri_app.deep_link().on_open_url(move |event| {
                 receive_links(&handle, event.urls().into_iter().map(String::from));
             });
+            updates::check_at_start(tauri_app.handle());
             Ok(())
         })
         .invoke_handler(app_commands!(handlers))

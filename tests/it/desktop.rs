@@ -38,10 +38,18 @@ fn one_command_list_feeds_the_handlers_the_permissions_the_capability_and_ipc_js
     let commands = listed_commands();
     assert!(commands.len() >= 20, "{commands:?}");
 
-    // The handlers: every #[tauri::command] is on the list, and lib.rs
-    // registers them from the list (the compiler then holds the rest).
+    // The handlers: every #[tauri::command] (in lib.rs and the modules
+    // beside it) is on the list, and lib.rs registers them from the list
+    // (the compiler then holds the rest).
     let lib = read("src-tauri/lib.rs");
-    let defined: BTreeSet<String> = lib
+    let mut sources = String::new();
+    for entry in std::fs::read_dir(root().join("src-tauri")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            sources += &std::fs::read_to_string(path).unwrap();
+        }
+    }
+    let defined: BTreeSet<String> = sources
         .split("#[tauri::command]")
         .skip(1)
         .filter_map(|chunk| {

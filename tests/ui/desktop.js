@@ -216,6 +216,9 @@ export class Session {
   }
 
   async screenshot(file) {
+    // Two frames and a pause: WebKit's screenshot can otherwise show an earlier frame.
+    await this.executeAsync('const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));');
+    await sleep(400);
     const png = await this.command('GET', this.route('/screenshot'));
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, Buffer.from(png, 'base64'));

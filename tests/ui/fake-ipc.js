@@ -5,7 +5,7 @@
 (() => {
   const { config, fixtures, catalogue } = window.__FAKE_SETUP__;
   const clone = (v) => JSON.parse(JSON.stringify(v));
-  const settings = { lang: config.lang ?? 'en', text_size: 100, high_contrast: false, reduced_motion: false };
+  const settings = { lang: config.lang ?? 'en', text_size: 100, high_contrast: false, reduced_motion: false, check_updates: true };
   const demoState = fixtures.state_demo;
   const state = {
     settings,
@@ -65,8 +65,26 @@
     }
   }
 
+  // config.update: {atStart, available, refuse, unreachable}: what the
+  // manifest offers at start and on a check, and why installing fails.
+  const update = { current: '0.1.0', available: config.update?.atStart ?? null, installed: null, can_check: Boolean(config.update) };
+
   const handlers = {
     app_state: () => clone(state),
+    update_status: () => clone(update),
+    check_for_update: () => {
+      if (config.update?.unreachable) refuse('update_unreachable');
+      update.available = config.update?.available ?? null;
+      return clone(update);
+    },
+    install_update: () => {
+      if (config.update?.refuse) {
+        update.available = null;
+        refuse(config.update.refuse);
+      }
+      update.installed = update.available;
+      return clone(update);
+    },
     catalogue: ({ lang }) => catalogue[lang],
     set_settings: ({ settings: next }) => { Object.assign(settings, next); return clone(state); },
     start_demo: () => {

@@ -318,3 +318,71 @@ test('a login link that is spent, or from another computer, says so and asks not
     await context.close();
   }
 });
+
+for (const lang of ['en', 'da']) {
+  test(`${lang}: a new version: the header says so on every screen but Settings, which installs it by keyboard; a refusal is said; no axe violations`, async () => {
+    const ui = catalogue(lang).ui;
+    const fill = (text, version) => text.replaceAll('{version}', version);
+    const update = { atStart: '0.2.0', available: '0.2.0', refuse: 'update_signature' };
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang, update });
+    await page.locator('#update-notice:not([hidden])').waitFor();
+    assert.equal(await page.locator('#update-notice').innerText(), `${fill(ui.update_ready, '0.2.0')} ${ui.update_open}`);
+    assert.equal(await page.locator('#announce').innerText(), fill(ui.update_ready, '0.2.0'), 'announced once found');
+    assert.deepEqual(await axe(page), [], 'the notice on the welcome screen');
+
+    await tabTo(page, byText(ui.update_open));
+    await page.keyboard.press('Enter');
+    await page.locator('#versions-title').waitFor();
+    assert.equal(await page.locator('#update-notice').isHidden(), true, 'Settings says it instead');
+    assert.equal(await page.locator('#install-update').innerText(), fill(ui.update_install, '0.2.0'));
+    assert.ok(await page.locator('#check-updates').isChecked());
+    assert.deepEqual(await axe(page), [], 'Settings with a version to install');
+
+    await tabTo(page, byId('install-update'));
+    await page.keyboard.press('Enter');
+    const error = page.locator('.versions [role=alert]');
+    await error.waitFor();
+    assert.match(await error.innerText(), new RegExp(catalogue(lang).error.update_signature.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'alert', 'focus on the message');
+    assert.equal(await page.locator('#install-update').count(), 0, 'the refused version is no longer offered');
+    assert.equal(await page.locator('#check-update').count(), 1);
+    assert.doesNotMatch(await page.locator('.versions').innerText(), /null|undefined/);
+    assert.deepEqual(await axe(page), [], 'the refusal');
+
+    // Looking again: nothing newer now; said, and focus stays on the button.
+    await page.locator('#check-update').click();
+    await page.locator('#update-status').waitFor();
+    assert.equal(await page.locator('#update-status').innerText(), fill(ui.update_ready, '0.2.0'));
+    assert.equal((await focused(page)).id, 'install-update');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
+
+test('checking for new versions can be turned off in Settings, and the check asked for says when no one answers', async () => {
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en', update: { unreachable: true } });
+  await page.locator('#nav [data-view=settings]').click();
+  await page.locator('#check-update').click();
+  const error = page.locator('.versions [role=alert]');
+  await error.waitFor();
+  assert.match(await error.innerText(), /could not reach/);
+  await page.locator('#check-updates').uncheck();
+  await page.locator('form.form button[type=submit]').click();
+  await page.locator('main .notice').waitFor();
+  const calls = await page.evaluate(() => window.__fake.calls.filter((c) => c.command === 'set_settings'));
+  assert.equal(calls.at(-1).args.settings.check_updates, false);
+  assert.equal(await page.locator('#check-updates').isChecked(), false, 'kept after saving');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a build not installed from a package says it does not look for new versions', async () => {
+  const { page, context, problems } = await openApp(env.browser, env.url, { lang: 'en' });
+  await page.locator('#nav [data-view=settings]').click();
+  await page.locator('#versions-title').waitFor();
+  assert.match(await page.locator('.versions').innerText(), /not installed from a package/);
+  assert.equal(await page.locator('#check-update').count(), 0);
+  assert.equal(await page.locator('#update-notice').isHidden(), true);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

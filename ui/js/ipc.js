@@ -73,3 +73,6 @@ export const resetDemo = () => call('reset_demo');
 export const applyScenario = (username, scenario) => call('apply_scenario', { username, scenario });
 export const endServerIdentityScenario = () => call('end_server_identity_scenario');
 export const saveClassKit = (large) => call('save_class_kit', { large });
+export const updateStatus = () => call('update_status');
+export const checkForUpdate = () => call('check_for_update');
+export const installUpdate = () => call('install_update');

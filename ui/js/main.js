@@ -2,7 +2,7 @@
 // first view. The header's buttons are wired here.
 import * as ipc from './ipc.js';
 import { setLang, currentLang, t } from './i18n.js';
-import { app, show, currentView, registerView, applySettings, announce, sessionActive, sessionStopped, stayLoggedIn } from './shell.js';
+import { app, show, currentView, registerView, applySettings, announce, updateChrome, sessionActive, sessionStopped, stayLoggedIn } from './shell.js';
 import * as welcome from './views/welcome.js';
 import * as login from './views/login.js';
 import * as home from './views/home.js';
@@ -87,9 +87,25 @@ async function start() {
   document.getElementById('idle-stay').addEventListener('click', stayLoggedIn);
   // A login link reached the running app (src-tauri/lib.rs sends this event).
   window.addEventListener('kodekort-login-link', () => show('service-login', {}));
+  // A new version found when the app started: the header says so. That
+  // check may end before this page has loaded, or after: ask now, and again
+  // when the shell says it found one (src-tauri/updates.rs).
+  window.addEventListener('kodekort-update', updateFound);
 
   if (app.state.login_link) await show('service-login');
   else await show(app.state.logged_in ? 'home' : 'welcome');
+  await updateFound();
+}
+
+async function updateFound() {
+  const known = app.update?.available;
+  try {
+    app.update = await ipc.updateStatus();
+  } catch {
+    return;
+  }
+  updateChrome();
+  if (app.update.available && app.update.available !== known) announce(t('update_ready', { version: app.update.available }));
 }
 
 start();

@@ -7,7 +7,8 @@ import { h, uid } from './dom.js';
 
 const views = new Map();
 let current = { name: null, params: {} };
-export const app = { state: null };
+// `update`: what update_status last said (a new version found, installed).
+export const app = { state: null, update: null };
 
 export function registerView(name, module) {
   views.set(name, module);
@@ -164,6 +165,21 @@ export function updateChrome() {
     if (el.dataset.view === current.name) el.setAttribute('aria-current', 'page');
     else el.removeAttribute('aria-current');
   }
+  updateNotice();
+}
+
+/** "Kodekort 0.2.0 is ready to install", on every screen but Settings, which says more. */
+function updateNotice() {
+  const notice = document.getElementById('update-notice');
+  const ready = app.update?.available && !app.update.installed && current.name !== 'settings';
+  notice.hidden = !ready;
+  if (!ready) {
+    notice.replaceChildren();
+    return;
+  }
+  const open = h('button', { type: 'button', class: 'link-button' }, t('update_open'));
+  open.addEventListener('click', () => show('settings'));
+  notice.replaceChildren(t('update_ready', { version: app.update.available }), ' ', open);
 }
 
 /** Applies the display settings to the page. */

@@ -30,11 +30,21 @@ use anyhow::{bail, ensure, Context, Result};
 
 use crate::{package, root, run, system, tauri_driver};
 
+/// The app's package: Tauri's bundler names it after the product.
+const APP_PACKAGE: &str = "kodekort";
+
 /// The most the unit's sandbox may expose (`systemd-analyze security`
 /// rates 0 to 10; below 2 it says "OK").
 const EXPOSURE_LIMIT: &str = "2.0";
 
-pub fn command() -> Result<()> {
+/// `cargo xtask install-test [--no-build]`: `--no-build` tests the packages
+/// already in target/package/ (after `cargo xtask package`).
+pub fn command(args: &[&str]) -> Result<()> {
+    let build = match args {
+        [] => true,
+        ["--no-build"] => false,
+        _ => bail!("usage: cargo xtask install-test [--no-build]"),
+    };
     if !is_root() {
         bail!(
             "the install test needs root (debootstrap, chroot, mounts). Run:\n  \
@@ -44,7 +54,11 @@ pub fn command() -> Result<()> {
     system::ensure(system::INSTALL_TEST_PACKAGES)?;
     system::ensure(system::APP_TEST_PACKAGES)?;
     let driver = tauri_driver()?;
-    let packages = package::package()?;
+    let packages = if build {
+        package::package()?
+    } else {
+        package::built()?
+    };
     let work = root().join("target/install-test");
     let base = base_tree(&work)?;
     let tree = Tree::fresh(&work.join("root"), &base)?;
@@ -355,7 +369,7 @@ impl Tree {
     }
 
     fn check_contents(&self) -> Result<()> {
-        let files = self.output("/usr/bin/dpkg", &["-L", "kodekort-desktop"])?;
+        let files = self.output("/usr/bin/dpkg", &["-L", APP_PACKAGE])?;
         let has = |path: &str| files.lines().any(|l| l == path);
         for path in [
             "/usr/bin/kodekort-desktop",
@@ -365,15 +379,16 @@ impl Tree {
             "/usr/share/man/man1/kodekort.1.gz",
             "/usr/share/man/man1/kodekort-login.1.gz",
             "/usr/share/bash-completion/completions/kodekort",
-            "/usr/share/doc/kodekort-desktop/LICENSE-MIT",
+            "/usr/share/doc/kodekort/copyright",
+            "/usr/share/doc/kodekort/LICENSE-MIT",
         ] {
-            ensure!(has(path), "kodekort-desktop does not install {path}");
+            ensure!(has(path), "{APP_PACKAGE} does not install {path}");
         }
         // The icon sizes of the icon theme spec's hicolor theme that
         // desktops ask for: 48 is the one it requires.
         for size in [16, 24, 32, 48, 64, 128, 256, 512] {
             let icon = format!("/usr/share/icons/hicolor/{size}x{size}/apps/kodekort-desktop.png");
-            ensure!(has(&icon), "kodekort-desktop has no {size}x{size} icon");
+            ensure!(has(&icon), "{APP_PACKAGE} has no {size}x{size} icon");
         }
         let desktop =
             std::fs::read_to_string(self.path("/usr/share/applications/Kodekort.desktop"))?;
@@ -417,8 +432,9 @@ impl Tree {
                 "{binary} misses a library:\n{libs}"
             );
         }
-        let depends = self
-            .sh("dpkg-query -W -f '${Package}: ${Depends}\\n' kodekort-desktop kodekort-server")?;
+        let depends = self.sh(&format!(
+            "dpkg-query -W -f '${{Package}}: ${{Depends}}\\n' {APP_PACKAGE} kodekort-server"
+        ))?;
         print!("install-test: dependencies:\n{depends}");
         Ok(())
     }
@@ -562,10 +578,12 @@ impl Tree {
 
     fn check_purge(&self) -> Result<()> {
         let mut owned = String::new();
-        for package in ["kodekort-desktop", "kodekort-server"] {
+        for package in [APP_PACKAGE, "kodekort-server"] {
             owned += &self.output("/usr/bin/dpkg", &["-L", package])?;
         }
-        self.sh("apt-get purge -y -qq kodekort-desktop kodekort-server")?;
+        self.sh(&format!(
+            "apt-get purge -y -qq {APP_PACKAGE} kodekort-server"
+        ))?;
         let mut left = Vec::new();
         for path in owned.lines().filter(|l| l.starts_with('/')) {
             let inside = self.path(path);

@@ -47,8 +47,10 @@ tasks:
                    with SHA256SUMS, into target/package/. `prepare`: only the CLI, the server,
                    man pages and completions; `server`: only the server's .deb (the release
                    workflow runs these around tauri-action)
-  install-test     as root: package, then install them in a clean Debian 12 tree made by
-                   debootstrap, run the app, the CLI and the server there, and remove them
+  install-test [--no-build]
+                   as root: package (unless --no-build: those in target/package/), then
+                   install them in a clean Debian 12 tree made by debootstrap, run the
+                   app, the CLI and the server there, and remove them
   bench [backend|client|app]
                    backend: argon2 bound, logins/s and signatures/s over HTTPS;
                    client: signed-copy export and verification;
@@ -71,7 +73,7 @@ fn main() -> ExitCode {
         ["fuzz", rest @ ..] => fuzz::command(rest),
         ["demo"] => demo::run(),
         ["package", rest @ ..] => package::command(rest),
-        ["install-test"] => install_test::command(),
+        ["install-test", rest @ ..] => install_test::command(rest),
         ["screenshots"] => screenshots(),
         ["bench"] => bench("backend")
             .and_then(|()| bench("client"))
@@ -351,9 +353,10 @@ fn tool(name: &str, version: &str) -> Result<PathBuf> {
 }
 
 /// The real app (the debug build made above): end to end under Xvfb through
-/// tauri-driver (the demo, and a service login opened by a `kodekort:` link
-/// between the real server, an authlib RP and Chromium), then its
-/// accessibility tree over AT-SPI in a private bus.
+/// tauri-driver (the demo; a service login opened by a `kodekort:` link
+/// between the real server, an authlib RP and Chromium; new versions from a
+/// manifest on loopback), then its accessibility tree over AT-SPI in a
+/// private bus.
 fn desktop_tests() -> Result<()> {
     let driver = tauri_driver()?;
     let app = root().join("target/debug/kodekort-desktop");
@@ -363,6 +366,7 @@ fn desktop_tests() -> Result<()> {
         "--test-concurrency=1",
         "desktop.e2e.test.mjs",
         "oidc-app.e2e.test.mjs",
+        "updates.e2e.test.mjs",
     ])
     .current_dir(root().join("tests/ui"))
     .env("TAURI_DRIVER", &driver)

@@ -5,7 +5,10 @@
 //!   the AppStream metainfo and the licences (tauri.conf.json's `bundle`)
 //! - the backend as a `.deb`, by cargo-deb (crates/server/Cargo.toml's
 //!   `package.metadata.deb`), with its systemd unit
-//! - `SHA256SUMS` over all three.
+//! - the update manifest `latest.json`, for the app's updater: each app
+//!   package with its minisign signature (the bundler's `.sig`, which names
+//!   the version it was made for)
+//! - `SHA256SUMS` over all of them.
 //!
 //! The bundles are named: Tauri's default set has AppImage, whose tools are
 //! downloaded from outside the package registries.
@@ -118,6 +121,7 @@ pub fn package() -> Result<Vec<PathBuf>> {
         std::fs::remove_dir_all(&bundle)?;
     }
     let mut tauri = stamped(cargo(), &stamp);
+    updater_key(&mut tauri)?;
     tauri.args([
         "tauri",
         "build",
@@ -129,10 +133,16 @@ pub fn package() -> Result<Vec<PathBuf>> {
     ]);
     run(tauri)?;
     let mut packages = Vec::new();
-    for (dir, ext) in [("deb", "deb"), ("rpm", "rpm")] {
-        for file in files_with(&bundle.join(dir), ext)? {
+    let mut signed = Vec::new();
+    for kind in ["deb", "rpm"] {
+        for file in files_with(&bundle.join(kind), kind)? {
             let to = out.join(file.file_name().expect("a file"));
             std::fs::copy(&file, &to).with_context(|| format!("copying {}", file.display()))?;
+            let sig = sig_of(&file);
+            let signature = std::fs::read_to_string(&sig)
+                .with_context(|| format!("the bundler signed no {}", file.display()))?;
+            std::fs::write(sig_of(&to), &signature)?;
+            signed.push((kind, to.clone(), signature));
             packages.push(to);
         }
     }
@@ -141,9 +151,107 @@ pub fn package() -> Result<Vec<PathBuf>> {
     if packages.len() != 3 {
         bail!("expected three packages, found {packages:?}");
     }
-    checksums(&out, &packages)?;
-    for package in &packages {
+    let manifest = update_manifest(&out, &signed, &stamp)?;
+    let mut summed = packages.clone();
+    summed.push(manifest);
+    checksums(&out, &summed)?;
+    for package in &summed {
         eprintln!("xtask: built {}", package.display());
+    }
+    Ok(packages)
+}
+
+/// `x.deb` → `x.deb.sig`, where the bundler writes its signature.
+fn sig_of(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}
+
+/// The key the bundler signs the app's packages with, for the updater:
+/// the release key (TAURI_SIGNING_PRIVATE_KEY, a secret of the release
+/// workflow), or else a development key made once under target/tools/,
+/// which no released app trusts (their key is tauri.conf.json's).
+fn updater_key(tauri: &mut Command) -> Result<()> {
+    if std::env::var_os("TAURI_SIGNING_PRIVATE_KEY").is_some_and(|k| !k.is_empty()) {
+        return Ok(());
+    }
+    let key = root().join("target/tools/update-dev-key/kodekort-dev.key");
+    if !key.exists() {
+        std::fs::create_dir_all(key.parent().expect("a dir"))?;
+        let mut generate = Command::new(root().join("target/tools/bin/cargo-tauri"));
+        generate.args([
+            "signer",
+            "generate",
+            "--ci",
+            "--password",
+            "",
+            "--write-keys",
+        ]);
+        generate.arg(&key).stdout(std::process::Stdio::null());
+        run(generate)?;
+    }
+    eprintln!(
+        "xtask: no TAURI_SIGNING_PRIVATE_KEY: the packages are signed for the updater with \
+         the development key {} (no released app trusts it; a release build sets the \
+         release key)",
+        key.display()
+    );
+    tauri
+        .env("TAURI_SIGNING_PRIVATE_KEY", &key)
+        .env("TAURI_SIGNING_PRIVATE_KEY_PASSWORD", "");
+    Ok(())
+}
+
+/// `latest.json`, the static manifest the app's updater reads: the version,
+/// and for each app package its address and signature. The updater picks
+/// the entry for how it was installed (`linux-x86_64-deb` or `-rpm`). The
+/// packages' address is KODEKORT_RELEASE_URL, or the release's on GitHub.
+fn update_manifest(
+    out: &Path,
+    signed: &[(&str, PathBuf, String)],
+    stamp: &Stamp,
+) -> Result<PathBuf> {
+    let conf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tauri.conf.json"))?)?;
+    let version = conf["version"]
+        .as_str()
+        .context("tauri.conf.json has no version")?;
+    let base = std::env::var("KODEKORT_RELEASE_URL").unwrap_or_else(|_| {
+        format!("https://github.com/kodekort/kodekort/releases/download/v{version}")
+    });
+    let base = base.trim_end_matches('/');
+    let mut platforms = serde_json::Map::new();
+    for (kind, file, signature) in signed {
+        let name = file.file_name().expect("a file").to_string_lossy();
+        platforms.insert(
+            format!("linux-x86_64-{kind}"),
+            serde_json::json!({ "url": format!("{base}/{name}"), "signature": signature.trim() }),
+        );
+    }
+    let date = time::OffsetDateTime::from_unix_timestamp(stamp.epoch.parse()?)?
+        .format(&time::format_description::well_known::Rfc3339)?;
+    let manifest = serde_json::json!({
+        "version": version,
+        "notes": format!("Kodekort {version}"),
+        "pub_date": date,
+        "platforms": platforms,
+    });
+    let path = out.join("latest.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")?;
+    Ok(path)
+}
+
+/// The three packages of an earlier `cargo xtask package`.
+pub fn built() -> Result<Vec<PathBuf>> {
+    let out = out_dir();
+    let mut packages = files_with(&out, "deb")?;
+    packages.extend(files_with(&out, "rpm")?);
+    if packages.len() != 3 {
+        bail!(
+            "expected three packages in {}, found {packages:?}: run `cargo xtask package`",
+            out.display()
+        );
     }
     Ok(packages)
 }

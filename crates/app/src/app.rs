@@ -98,6 +98,7 @@ fn settings_of(config: &Config, lang: Lang) -> Settings {
         text_size: config.display.text_size.unwrap_or(100),
         high_contrast: config.display.high_contrast,
         reduced_motion: config.display.reduced_motion,
+        check_updates: config.updates.check,
     }
 }
 
@@ -368,6 +369,12 @@ impl App {
         self.inner.lock().await.state()
     }
 
+    /// The `[updates]` section of the configuration file: whether the
+    /// shell looks for a new version, and where.
+    pub async fn updates_config(&self) -> kodekort_client::config::Updates {
+        self.inner.lock().await.config.updates.clone()
+    }
+
     /// The whole catalogue in `lang`, for the UI's texts.
     pub fn catalogue(lang: Lang) -> &'static catalogue::Table {
         catalogue::table(lang)
@@ -384,6 +391,7 @@ impl App {
                 high_contrast: settings.high_contrast,
                 reduced_motion: settings.reduced_motion,
             };
+            inner.config.updates.check = settings.check_updates;
             if let (Some(path), None) = (path, &inner.demo) {
                 inner.config.save(&path)?;
             }

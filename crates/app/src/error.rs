@@ -30,6 +30,24 @@ pub enum AppError {
     /// "Sign" for a document this app has not shown: only shown bytes are signed.
     #[error("the document was not shown")]
     NotDisplayed,
+    /// Looking for, or installing, a new version of the app failed.
+    #[error("update: {0:?}")]
+    Update(UpdateProblem),
+}
+
+/// Why a new version was not found or not installed, as the citizen needs
+/// to know it; the updater's own text (URLs, TLS) stays in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateProblem {
+    /// The manifest or the package could not be fetched.
+    Unreachable,
+    /// The package is not signed with the pinned key, or not for the
+    /// version the manifest announced.
+    Signature,
+    /// The citizen (or the system) did not allow installing it.
+    Cancelled,
+    /// Anything else: a manifest that does not parse, an install that failed.
+    Failed,
 }
 
 impl AppError {
@@ -43,6 +61,10 @@ impl AppError {
             AppError::UnknownScenario => "unknown_scenario",
             AppError::ScenarioNeedsLogin => "scenario_needs_login",
             AppError::NotDisplayed => "document_not_shown",
+            AppError::Update(UpdateProblem::Unreachable) => "update_unreachable",
+            AppError::Update(UpdateProblem::Signature) => "update_signature",
+            AppError::Update(UpdateProblem::Cancelled) => "update_cancelled",
+            AppError::Update(UpdateProblem::Failed) => "update_failed",
         }
     }
 
@@ -54,6 +76,10 @@ impl AppError {
         "unknown_scenario",
         "scenario_needs_login",
         "document_not_shown",
+        "update_unreachable",
+        "update_signature",
+        "update_cancelled",
+        "update_failed",
     ];
 
     pub fn to_ui(&self, lang: Lang) -> UiError {

@@ -13,12 +13,13 @@ mod error;
 mod view;
 
 pub use app::{App, Options};
-pub use error::{AppError, UiError};
+pub use error::{AppError, UiError, UpdateProblem};
 pub use view::*;
 
 // What the Tauri shell needs besides the app, so that it depends on this
 // crate alone.
 pub use kodekort_client::catalogue::Table as CatalogueTable;
 pub use kodekort_client::config::default_path as default_config_path;
+pub use kodekort_client::config::Updates as UpdatesConfig;
 pub use kodekort_client::Lang;
 pub use kodekort_proto::Password;

@@ -27,6 +27,8 @@ pub struct Settings {
     pub text_size: u16,
     pub high_contrast: bool,
     pub reduced_motion: bool,
+    /// Look for a new version when the app starts.
+    pub check_updates: bool,
 }
 
 /// The app as a whole: which server, whether it is the demo, who is logged in.

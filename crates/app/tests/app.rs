@@ -224,6 +224,7 @@ async fn errors_speak_the_chosen_language() {
         text_size: 150,
         high_contrast: true,
         reduced_motion: false,
+        check_updates: true,
     };
     app.set_settings(settings(Lang::En)).await.unwrap();
     let en = app.home().await.unwrap_err();
@@ -248,13 +249,17 @@ async fn settings_are_saved_outside_the_demo_only() {
         text_size: 200,
         high_contrast: false,
         reduced_motion: true,
+        check_updates: false,
     };
+    assert!(app.updates_config().await.check, "on until turned off");
     app.set_settings(settings).await.unwrap();
     let saved = std::fs::read_to_string(&path).unwrap();
     assert!(
         saved.contains("text_size = 200") && saved.contains("reduced_motion = true"),
         "{saved}"
     );
+    assert!(saved.contains("[updates]\ncheck = false"), "{saved}");
+    assert!(!app.updates_config().await.check);
     let again = App::new(Options {
         config_path: Some(path.clone()),
         demo_accounts: 1,

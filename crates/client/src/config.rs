@@ -58,6 +58,43 @@ pub struct Config {
     /// How the desktop app looks; the CLI ignores it.
     #[serde(default, skip_serializing_if = "Display::is_default")]
     pub display: Display,
+    /// Whether and where the desktop app looks for a new version; the CLI
+    /// ignores it.
+    #[serde(default, skip_serializing_if = "Updates::is_default")]
+    pub updates: Updates,
+}
+
+/// The desktop app's update check (`[updates]`). A managed install turns it
+/// off (`check = false`), or points it at its own copy of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Updates {
+    /// Look for a new version when the app starts.
+    #[serde(default = "checks_by_default")]
+    pub check: bool,
+    /// The update manifest's address, instead of the one the app was built
+    /// with. Whatever it names must still be signed with the pinned key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+fn checks_by_default() -> bool {
+    true
+}
+
+impl Default for Updates {
+    fn default() -> Self {
+        Updates {
+            check: checks_by_default(),
+            url: None,
+        }
+    }
+}
+
+impl Updates {
+    fn is_default(&self) -> bool {
+        *self == Updates::default()
+    }
 }
 
 /// The desktop app's display settings (`[display]`).
@@ -285,5 +322,25 @@ ca = "/tmp/ca.pem"
         good.save(&dir.join("saved/config.toml")).unwrap();
         assert_eq!(Config::load(&dir.join("saved/config.toml")).0, good);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn update_checks_are_on_unless_the_file_turns_them_off() {
+        assert!(Config::parse("").unwrap().updates.check);
+        let managed = Config::parse("[updates]\ncheck = false\n").unwrap();
+        assert!(!managed.updates.check);
+        let mirror =
+            Config::parse("[updates]\nurl = \"https://mirror.example/latest.json\"\n").unwrap();
+        assert!(mirror.updates.check);
+        assert_eq!(
+            mirror.updates.url.as_deref(),
+            Some("https://mirror.example/latest.json")
+        );
+        let (line, _) = Config::parse("[updates]\nchek = false\n").unwrap_err();
+        assert_eq!(line, 2);
+        // The default is not written back, so a file stays as its owner wrote it.
+        assert!(!toml::to_string(&Config::default())
+            .unwrap()
+            .contains("updates"));
     }
 }
