@@ -236,7 +236,7 @@ pub fn is_link(arg: &str) -> bool {
 /// How the app was asked to start.
 #[derive(Debug, Default)]
 pub struct Launch {
-    /// Start the embedded demo before the window shows.
+    /// Start the embedded demo (behind the window, which says so).
     pub demo: bool,
 }
 
@@ -271,6 +271,19 @@ fn receive_links(handle: &AppHandle, urls: impl IntoIterator<Item = String>) {
     });
 }
 
+/// `--demo`: prepares the demo while the window shows. A failure is left
+/// for the UI's own `start_demo`, which tries again and says why.
+fn start_demo_behind_window(handle: &AppHandle) {
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Ok(state) = handle.state::<App>().start_demo().await {
+            if let Some(window) = handle.get_webview_window("main") {
+                set_title(&window, &state);
+            }
+        }
+    });
+}
+
 /// Builds and runs the app until its window closes.
 pub fn run(launch: Launch) -> Result<(), tauri::Error> {
     let app = App::new(Options {
@@ -297,11 +310,10 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
         .plugin(tauri_plugin_updater::Builder::new().build())
         .manage(Updates::default())
         .setup(move |tauri_app| {
+            // The window first: the demo is prepared behind it, and its
+            // first screen says so (the UI waits on `start_demo` too).
             if launch.demo {
-                let state = tauri::async_runtime::block_on(app.start_demo())?;
-                if let Some(window) = tauri_app.get_webview_window("main") {
-                    set_title(&window, &state);
-                }
+                app.expect_demo();
             }
             // Started with a link (Linux and Windows: the one argument):
             // the UI finds it in the app's state when it loads.
@@ -318,6 +330,9 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
             tauri_app.deep_link().on_open_url(move |event| {
                 receive_links(&handle, event.urls().into_iter().map(String::from));
             });
+            if launch.demo {
+                start_demo_behind_window(tauri_app.handle());
+            }
             updates::check_at_start(tauri_app.handle());
             Ok(())
         })

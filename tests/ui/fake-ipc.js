@@ -10,6 +10,9 @@
   const state = {
     settings,
     demo: Boolean(config.demo),
+    // config.demoStarting (ms): started with --demo, ready after that long;
+    // config.demoFails: the demo cannot start.
+    demo_starting: config.demoStarting !== undefined,
     server: config.server ?? null,
     connected: Boolean(config.demo),
     logged_in: Boolean(config.loggedIn),
@@ -87,7 +90,10 @@
     },
     catalogue: ({ lang }) => catalogue[lang],
     set_settings: ({ settings: next }) => { Object.assign(settings, next); return clone(state); },
-    start_demo: () => {
+    start_demo: async () => {
+      if (state.demo_starting) await new Promise((done) => setTimeout(done, config.demoStarting));
+      state.demo_starting = false;
+      if (config.demoFails) refuse('demo_files_failed');
       Object.assign(state, { demo: true, connected: true, demo_accounts: clone(demoState.demo_accounts), demo_guide_key: demoState.demo_guide_key });
       return clone(state);
     },

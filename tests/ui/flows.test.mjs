@@ -386,3 +386,40 @@ test('a build not installed from a package says it does not look for new version
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+for (const lang of ['en', 'da']) {
+  test(`${lang}: started with --demo, the window says the demo is being prepared, announces it, and then offers the demo's login; no axe violations`, async () => {
+    const ui = catalogue(lang).ui;
+    const { page, context, problems } = await openApp(env.browser, env.url, { lang, demoStarting: 1500 });
+    const preparing = page.locator('.welcome .preparing');
+    await preparing.waitFor();
+    assert.equal(await preparing.innerText(), ui.demo_preparing);
+    assert.equal((await focused(page)).id, 'welcome-title', 'the heading has focus first');
+    assert.equal(await page.locator('#announce').innerText(), ui.demo_preparing, 'said without moving');
+    assert.equal(await page.locator('.welcome').getAttribute('aria-busy'), 'true');
+    assert.equal(await page.locator('#start-demo').count(), 0, 'no second demo offered meanwhile');
+    assert.deepEqual(await axe(page), [], 'while preparing');
+
+    await page.locator('#demo-banner:not([hidden])').waitFor();
+    await page.locator('table.accounts').waitFor();
+    assert.equal(await preparing.count(), 0);
+    assert.equal(await page.locator('#announce').innerText(), ui.demo_started);
+    assert.equal((await focused(page)).id, 'welcome-title');
+    assert.match(await page.title(), /DEMO/);
+    const starts = await page.evaluate(() => window.__fake.calls.filter((c) => c.command === 'start_demo').length);
+    assert.equal(starts, 1);
+    assert.deepEqual(await axe(page), [], 'the demo ready');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
+
+test('started with --demo, a demo that cannot start says why on the welcome screen, which offers the choices again', async () => {
+  const { page, context } = await openApp(env.browser, env.url, { lang: 'en', demoStarting: 100, demoFails: true });
+  const error = page.locator('.welcome [role=alert]');
+  await error.waitFor();
+  assert.match(await error.innerText(), new RegExp(catalogue('en').error.demo_files_failed.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.equal(await page.locator('.welcome .preparing').count(), 0);
+  assert.equal(await page.locator('#start-demo').count(), 1, 'the demo can be tried again');
+  await context.close();
+});

@@ -12,6 +12,7 @@
 //!   changed during a demo apply to that run only.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use kodekort_client::config::{Config, Display};
@@ -82,6 +83,11 @@ struct Inner {
 pub struct App {
     inner: Mutex<Inner>,
     options: Options,
+    /// One demo start at a time: the one behind the window, or the UI's.
+    demo_start: Mutex<()>,
+    /// Set while the demo is prepared outside `inner`'s lock, so that the
+    /// UI's calls meanwhile are answered at once.
+    demo_starting: AtomicBool,
 }
 
 impl std::fmt::Debug for App {
@@ -244,6 +250,7 @@ impl Inner {
         StateView {
             settings: settings_of(&self.config, self.lang),
             demo: self.demo.is_some(),
+            demo_starting: false,
             server: self
                 .config
                 .default_server
@@ -330,6 +337,8 @@ impl App {
                 service_login: None,
             }),
             options,
+            demo_start: Mutex::new(()),
+            demo_starting: AtomicBool::new(false),
         }
     }
 
@@ -366,7 +375,15 @@ impl App {
     }
 
     pub async fn state(&self) -> StateView {
-        self.inner.lock().await.state()
+        let mut state = self.inner.lock().await.state();
+        state.demo_starting = !state.demo && self.demo_starting.load(Ordering::SeqCst);
+        state
+    }
+
+    /// Says that the demo is about to start behind the window (`start_demo`
+    /// follows), so that the first screen says so instead of offering it.
+    pub fn expect_demo(&self) {
+        self.demo_starting.store(true, Ordering::SeqCst);
     }
 
     /// The `[updates]` section of the configuration file: whether the
@@ -401,14 +418,22 @@ impl App {
     }
 
     /// Starts the embedded demo backend and connects to it. Any real
-    /// session is left first.
+    /// session is left first. Creating the demo's accounts takes a few
+    /// seconds: that happens outside the state's lock, so the window can
+    /// show and answer meanwhile; a second call waits for the first.
     pub async fn start_demo(&self) -> Result<StateView, UiError> {
-        let accounts = self.options.demo_accounts.max(1);
+        let _one_at_a_time = self.demo_start.lock().await;
+        if self.inner.lock().await.demo.is_some() {
+            self.demo_starting.store(false, Ordering::SeqCst);
+            return Ok(self.state().await);
+        }
+        self.demo_starting.store(true, Ordering::SeqCst);
+        let started = Demo::start(self.options.demo_accounts.max(1)).await;
         let keyring = self.options.keyring.clone();
-        self.run(async move |inner| {
-            if inner.demo.is_none() {
-                // Start the demo first: if it fails, the real connection stays as it was.
-                let demo = Demo::start(accounts).await?;
+        let result = self
+            .run(async move |inner| {
+                // If the demo failed, the real connection stays as it was.
+                let demo = started?;
                 let target = Target {
                     server: demo.server(),
                     roots: Vec::new(),
@@ -418,10 +443,11 @@ impl App {
                 inner.end_session().await;
                 inner.connection = Some(conn);
                 inner.demo = Some(demo);
-            }
-            Ok(inner.state())
-        })
-        .await
+                Ok(inner.state())
+            })
+            .await;
+        self.demo_starting.store(false, Ordering::SeqCst);
+        result
     }
 
     /// Connects to the configured server, resuming a saved session if the

@@ -36,6 +36,9 @@ pub struct Settings {
 pub struct StateView {
     pub settings: Settings,
     pub demo: bool,
+    /// The demo is being prepared (accounts, cards, letters) behind the
+    /// window: the UI says so and waits on `start_demo`.
+    pub demo_starting: bool,
     /// The configured server's URL, if there is one.
     pub server: Option<String>,
     /// Whether a server is connected (the demo counts).

@@ -224,22 +224,47 @@ fn open_and_seed(data: &Path, count: usize) -> Result<(Service, Vec<DemoAccount>
     }
     let service = Service::open(data, Arc::new(SystemClock))?;
     let accounts = accounts(count);
-    for account in &accounts {
-        let card = NewCard {
-            serial: account.card.serial.clone(),
-            pairs: account.card.codes.clone(),
-        };
-        service.add_user_with_card(
-            &account.username,
-            &account.name,
-            &Password::new(&account.password),
-            Some(card),
-        )?;
-        for (issuer, title, text) in DOCUMENTS {
-            service.add_document(&account.username, issuer, title, text)?;
-        }
-    }
+    // Most of the time is Argon2id, one hash per account: spread the
+    // accounts over the cores (the store takes one writer at a time).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        let seeders: Vec<_> = (0..workers)
+            .map(|first| {
+                let (service, accounts) = (&service, &accounts);
+                scope.spawn(move || {
+                    accounts
+                        .iter()
+                        .skip(first)
+                        .step_by(workers)
+                        .try_for_each(|account| seed(service, account))
+                })
+            })
+            .collect();
+        seeders.into_iter().try_for_each(|seeder| {
+            seeder
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    })?;
     Ok((service, accounts))
+}
+
+/// One account with its card and letters.
+fn seed(service: &Service, account: &DemoAccount) -> Result<(), DemoError> {
+    let card = NewCard {
+        serial: account.card.serial.clone(),
+        pairs: account.card.codes.clone(),
+    };
+    service.add_user_with_card(
+        &account.username,
+        &account.name,
+        &Password::new(&account.password),
+        Some(card),
+    )?;
+    for (issuer, title, text) in DOCUMENTS {
+        service.add_document(&account.username, issuer, title, text)?;
+    }
+    Ok(())
 }
 
 /// The demo accounts `demo1` … `demoN` (N from 1 to 50): the same on every

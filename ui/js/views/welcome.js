@@ -17,8 +17,42 @@ export function demoAccountsTable(accounts) {
       h('td', {}, a.name)))));
 }
 
+/**
+ * Started with --demo: the window shows while the demo is prepared (a few
+ * seconds to create the accounts). The screen says so, the message is
+ * announced once the heading has focus, and the demo's welcome follows.
+ */
+function preparing() {
+  const errors = h('div', { class: 'errors' });
+  const node = h('section', { class: 'view welcome', 'aria-labelledby': 'welcome-title', 'aria-busy': 'true' },
+    h('h1', { id: 'welcome-title' }, t('welcome_title')),
+    h('p', { class: 'lead' }, t('welcome_intro')),
+    h('p', { class: 'preparing' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('demo_preparing')),
+    errors);
+  setTimeout(() => {
+    announce(t('demo_preparing'));
+    demoReady(errors);
+  }, 0);
+  return { node };
+}
+
+async function demoReady(errors) {
+  try {
+    app.state = await ipc.startDemo();
+  } catch (err) {
+    app.state = { ...(await ipc.appState()), demo_starting: false };
+    await show('welcome');
+    showError(document.querySelector('.welcome .errors') ?? errors, err);
+    return;
+  }
+  updateChrome();
+  await show('welcome');
+  announce(t('demo_started'));
+}
+
 export async function render({ notice } = {}) {
   const state = app.state;
+  if (state.demo_starting && !state.demo) return preparing();
   const errors = h('div', { class: 'errors' });
   const loginButton = h('button', { type: 'button', id: 'start-login', class: 'primary' }, t('welcome_login'));
   loginButton.addEventListener('click', () => busy(async () => {
