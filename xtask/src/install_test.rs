@@ -33,9 +33,10 @@ use crate::{package, root, run, system, tauri_driver};
 /// The app's package: Tauri's bundler names it after the product.
 const APP_PACKAGE: &str = "kodekort";
 
-/// The most the unit's sandbox may expose (`systemd-analyze security`
-/// rates 0 to 10; below 2 it says "OK").
-const EXPOSURE_LIMIT: &str = "2.0";
+/// The most the unit's sandbox may expose: `systemd-analyze security`
+/// shows 0.0 to 10.0 ("OK" below 2.0) but takes its `--threshold` in
+/// tenths, as an integer (it refuses "2.0").
+const EXPOSURE_LIMIT_TENTHS: u32 = 20;
 
 /// `cargo xtask install-test [--no-build]`: `--no-build` tests the packages
 /// already in target/package/ (after `cargo xtask package`).
@@ -515,7 +516,7 @@ impl Tree {
         let mut analyze = Command::new("systemd-analyze");
         analyze
             .args(["security", "--offline=true", "--no-pager"])
-            .arg(format!("--threshold={EXPOSURE_LIMIT}"))
+            .arg(format!("--threshold={EXPOSURE_LIMIT_TENTHS}"))
             .arg(format!("--root={}", self.dir.display()))
             .arg("kodekort-server.service");
         let out = analyze.output().context("could not run systemd-analyze")?;
@@ -523,12 +524,18 @@ impl Tree {
         let overall = text
             .lines()
             .find(|l| l.contains("Overall exposure level"))
-            .unwrap_or("(no overall line)");
+            .with_context(|| {
+                format!(
+                    "systemd-analyze rated nothing:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })?;
         println!("install-test: systemd-analyze security: {}", overall.trim());
         ensure!(
             out.status.success(),
-            "the unit's exposure is above {EXPOSURE_LIMIT}:\n{text}{}",
-            String::from_utf8_lossy(&out.stderr)
+            "the unit's exposure is above {}.{}:\n{text}",
+            EXPOSURE_LIMIT_TENTHS / 10,
+            EXPOSURE_LIMIT_TENTHS % 10
         );
         Ok(())
     }
@@ -630,9 +637,9 @@ struct Spawned(Child);
 impl Spawned {
     fn stop(&mut self) {
         let pid = self.0.id() as i32;
+        // "--" first: the negative number is the process group, not a signal.
         let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(format!("-{pid}"))
+            .args(["-s", "TERM", "--", &format!("-{pid}")])
             .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -642,8 +649,7 @@ impl Spawned {
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{pid}"))
+            .args(["-s", "KILL", "--", &format!("-{pid}")])
             .status();
         let _ = self.0.wait();
     }

@@ -294,7 +294,7 @@ fn bench_app() -> Result<()> {
     system::ensure(system::BUILD_PACKAGES)?;
     system::ensure(system::DESKTOP_PACKAGES)?;
     system::ensure(system::APP_TEST_PACKAGES)?;
-    let mut build = cargo();
+    let mut build = package::stamped_cargo()?;
     build.args([
         "build",
         "--release",
@@ -319,7 +319,42 @@ fn bench_app() -> Result<()> {
             release.join("kodekort-desktop").display()
         ))
         .current_dir(root());
+    // What citizens install: the app's binary as the .deb holds it.
+    match packaged_app()? {
+        Some(app) => {
+            bench
+                .arg(format!("installed={}", app.display()))
+                .arg(format!("installed-demo={}:--demo", app.display()));
+        }
+        None => println!(
+            "bench app: no app package in {}: run `cargo xtask package` to measure it too",
+            package::out_dir().display()
+        ),
+    }
     run(bench)
+}
+
+/// The desktop app's binary from the built .deb, unpacked under
+/// target/bench/installed (the same bytes apt installs as /usr/bin).
+fn packaged_app() -> Result<Option<PathBuf>> {
+    let Some(deb) = package::built().ok().and_then(|built| {
+        built.into_iter().find(|p| {
+            p.extension().is_some_and(|e| e == "deb")
+                && p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with("kodekort-server"))
+        })
+    }) else {
+        return Ok(None);
+    };
+    let dir = root().join("target/bench/installed");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let mut unpack = Command::new("dpkg-deb");
+    unpack.arg("-x").arg(&deb).arg(&dir);
+    run(unpack)?;
+    println!("bench app: installed = {}", deb.display());
+    Ok(Some(dir.join("usr/bin/kodekort-desktop")))
 }
 
 /// tauri-driver, installed under target/tools (about a minute, once).

@@ -78,6 +78,13 @@ fn stamped(mut cmd: Command, stamp: &Stamp) -> Command {
     cmd
 }
 
+/// `cargo` with the packages' environment, for other release builds of
+/// this checkout (the start-up bench): they then share the packages'
+/// compiled dependencies instead of building them again.
+pub fn stamped_cargo() -> Result<Command> {
+    Ok(stamped(cargo(), &stamp()?))
+}
+
 fn home() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
