@@ -22,6 +22,7 @@ mod demo;
 mod fuzz;
 mod install_test;
 mod package;
+mod reproduce;
 mod system;
 
 const USAGE: &str = "\
@@ -51,6 +52,9 @@ tasks:
                    as root: package (unless --no-build: those in target/package/), then
                    install them in a clean Debian 12 tree made by debootstrap, run the
                    app, the CLI and the server there, and remove them
+  reproduce        build this commit's packages again in another checkout (its own target
+                   directory, so a cold build) and compare what they install, file by file,
+                   with those in target/package/
   bench [backend|client|app]
                    backend: argon2 bound, logins/s and signatures/s over HTTPS;
                    client: signed-copy export and verification;
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         ["demo"] => demo::run(),
         ["package", rest @ ..] => package::command(rest),
         ["install-test", rest @ ..] => install_test::command(rest),
+        ["reproduce", rest @ ..] => reproduce::command(rest),
         ["screenshots"] => screenshots(),
         ["bench"] => bench("backend")
             .and_then(|()| bench("client"))

@@ -59,6 +59,9 @@ pub const TEST_PACKAGES: &[Need] = &[
 /// To package: cargo-deb's `$auto` dependencies come from dpkg-shlibdeps.
 pub const PACKAGE_PACKAGES: &[Need] = &[need("dpkg-shlibdeps", "dpkg-dev")];
 
+/// To unpack an .rpm for `cargo xtask reproduce`.
+pub const REPRODUCE_PACKAGES: &[Need] = &[need("rpm2cpio", "rpm2cpio"), need("cpio", "cpio")];
+
 /// To test the packages in a clean Debian tree.
 pub const INSTALL_TEST_PACKAGES: &[Need] = &[need("debootstrap", "debootstrap")];
 

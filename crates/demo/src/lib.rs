@@ -358,7 +358,10 @@ impl Demo {
     /// The server as the client should see it: loopback, demo CA pinned.
     pub fn server(&self) -> Server {
         Server {
-            url: format!("https://localhost:{}", self.addr.port()),
+            // The address it listens on, not a name: a system without
+            // /etc/hosts (a minimal one) cannot resolve "localhost", and
+            // the certificate names 127.0.0.1 too.
+            url: format!("https://127.0.0.1:{}", self.addr.port()),
             trust: Trust::PinnedPem(self.ca_pem.clone()),
         }
     }
@@ -460,7 +463,7 @@ impl Demo {
         }
         let addr = self.impostor.as_ref().map_or(self.addr, |r| r.addr);
         Ok(Server {
-            url: format!("https://localhost:{}", addr.port()),
+            url: format!("https://127.0.0.1:{}", addr.port()),
             trust: Trust::PinnedPem(self.ca_pem.clone()),
         })
     }
