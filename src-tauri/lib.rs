@@ -313,7 +313,7 @@ pub fn run(launch: Launch) -> Result<(), tauri::Error> {
             // The window first: the demo is prepared behind it, and its
             // first screen says so (the UI waits on `start_demo` too).
             if launch.demo {
-                app.expect_demo();
+                tauri::async_runtime::block_on(app.expect_demo());
             }
             // Started with a link (Linux and Windows: the one argument):
             // the UI finds it in the app's state when it loads.

@@ -420,6 +420,7 @@ test('started with --demo, a demo that cannot start says why on the welcome scre
   await error.waitFor();
   assert.match(await error.innerText(), new RegExp(catalogue('en').error.demo_files_failed.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   assert.equal(await page.locator('.welcome .preparing').count(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'alert', 'focus on the message');
   assert.equal(await page.locator('#start-demo').count(), 1, 'the demo can be tried again');
   await context.close();
 });

@@ -352,12 +352,7 @@ fn packaged_app() -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     let dir = root().join("target/bench/installed");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    let mut unpack = Command::new("dpkg-deb");
-    unpack.arg("-x").arg(&deb).arg(&dir);
-    run(unpack)?;
+    package::unpack(&deb, &dir)?;
     println!("bench app: installed = {}", deb.display());
     Ok(Some(dir.join("usr/bin/kodekort-desktop")))
 }

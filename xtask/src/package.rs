@@ -36,7 +36,7 @@ struct Stamp {
     epoch: String,
 }
 
-fn git(args: &[&str]) -> Result<String> {
+pub fn git(args: &[&str]) -> Result<String> {
     let out = Command::new("git")
         .args(args)
         .current_dir(root())
@@ -366,5 +366,28 @@ fn checksums(dir: &Path, files: &[PathBuf]) -> Result<()> {
         bail!("sha256sum failed");
     }
     std::fs::write(dir.join("SHA256SUMS"), output.stdout)?;
+    Ok(())
+}
+
+/// What a package installs (and, for a .deb, its control files under
+/// DEBIAN/), unpacked into a fresh `dir`: for the bench and `reproduce`.
+pub fn unpack(package: &Path, dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let shell = |script: &str| {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", script, "unpack"])
+            .arg(package)
+            .arg(dir)
+            .current_dir(dir);
+        run(sh)
+    };
+    match package.extension().and_then(|e| e.to_str()) {
+        Some("deb") => shell(r#"dpkg-deb -x "$1" "$2" && dpkg-deb -e "$1" "$2/DEBIAN""#)?,
+        Some("rpm") => shell(r#"rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames"#)?,
+        _ => bail!("not a package: {}", package.display()),
+    }
     Ok(())
 }

@@ -10,14 +10,14 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::{package, root, run, system};
+use crate::{cargo, package, root, run, system};
 
 pub fn command(args: &[&str]) -> Result<()> {
     if !args.is_empty() {
         bail!("usage: cargo xtask reproduce");
     }
     system::ensure(system::REPRODUCE_PACKAGES)?;
-    let clean = git(&root(), &["status", "--porcelain", "--untracked-files=no"])?;
+    let clean = package::git(&["status", "--porcelain", "--untracked-files=no"])?;
     ensure!(
         clean.trim().is_empty(),
         "the checkout has changes: packages are of a commit, so commit or stash first"
@@ -38,14 +38,14 @@ pub fn command(args: &[&str]) -> Result<()> {
     let mut checkout = Command::new("git");
     checkout
         .args(["checkout", "--quiet", "--detach"])
-        .arg(git(&root(), &["rev-parse", "HEAD"])?.trim())
+        .arg(package::git(&["rev-parse", "HEAD"])?)
         .current_dir(&other);
     run(checkout)?;
     // The tools (tauri-cli, cargo-deb, the development update key) are not
     // what is compared: share them instead of installing them again.
     std::fs::create_dir_all(other.join("target"))?;
     std::os::unix::fs::symlink(root().join("target/tools"), other.join("target/tools"))?;
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut build = cargo();
     build
         .args(["xtask", "package"])
         .current_dir(&other)
@@ -62,8 +62,9 @@ pub fn command(args: &[&str]) -> Result<()> {
             again.display()
         );
         let same_bytes = std::fs::read(package)? == std::fs::read(&again)?;
-        let a = unpack(package, &work.join("a"))?;
-        let b = unpack(&again, &work.join("b"))?;
+        let (a, b) = (work.join("a"), work.join("b"));
+        package::unpack(package, &a)?;
+        package::unpack(&again, &b)?;
         let (entries, differences) = compare(&a, &b)?;
         println!(
             "reproduce: {}: {entries} entries, {} differ; the package files are {}",
@@ -86,35 +87,6 @@ pub fn command(args: &[&str]) -> Result<()> {
     );
     eprintln!("xtask: two builds of this commit install the same files");
     Ok(())
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git").args(args).current_dir(dir).output()?;
-    ensure!(out.status.success(), "git {args:?} failed");
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// What the package installs (and, for a .deb, its control files under
-/// DEBIAN/), unpacked into a fresh `dir`.
-fn unpack(package: &Path, dir: &Path) -> Result<PathBuf> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)?;
-    }
-    std::fs::create_dir_all(dir)?;
-    let shell = |script: &str| {
-        let mut sh = Command::new("sh");
-        sh.args(["-c", script, "unpack"])
-            .arg(package)
-            .arg(dir)
-            .current_dir(dir);
-        run(sh)
-    };
-    match package.extension().and_then(|e| e.to_str()) {
-        Some("deb") => shell(r#"dpkg-deb -x "$1" "$2" && dpkg-deb -e "$1" "$2/DEBIAN""#)?,
-        Some("rpm") => shell(r#"rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames"#)?,
-        _ => bail!("not a package: {}", package.display()),
-    }
-    Ok(dir.to_owned())
 }
 
 /// Every entry under `dir`: a file's bytes, a link's target, or a directory,

@@ -12,7 +12,6 @@
 //!   changed during a demo apply to that run only.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use kodekort_client::config::{Config, Display};
@@ -66,6 +65,9 @@ struct Inner {
     config: Config,
     lang: Lang,
     demo: Option<Demo>,
+    /// The demo is being prepared, outside this state's lock (so that the
+    /// UI's calls meanwhile are answered at once).
+    demo_starting: bool,
     connection: Option<Connection>,
     login: Option<PendingLogin>,
     session: Option<Active>,
@@ -85,9 +87,6 @@ pub struct App {
     options: Options,
     /// One demo start at a time: the one behind the window, or the UI's.
     demo_start: Mutex<()>,
-    /// Set while the demo is prepared outside `inner`'s lock, so that the
-    /// UI's calls meanwhile are answered at once.
-    demo_starting: AtomicBool,
 }
 
 impl std::fmt::Debug for App {
@@ -250,7 +249,7 @@ impl Inner {
         StateView {
             settings: settings_of(&self.config, self.lang),
             demo: self.demo.is_some(),
-            demo_starting: false,
+            demo_starting: self.demo_starting,
             server: self
                 .config
                 .default_server
@@ -329,6 +328,7 @@ impl App {
                 config,
                 lang,
                 demo: None,
+                demo_starting: false,
                 connection: None,
                 login: None,
                 session: None,
@@ -338,7 +338,6 @@ impl App {
             }),
             options,
             demo_start: Mutex::new(()),
-            demo_starting: AtomicBool::new(false),
         }
     }
 
@@ -375,15 +374,13 @@ impl App {
     }
 
     pub async fn state(&self) -> StateView {
-        let mut state = self.inner.lock().await.state();
-        state.demo_starting = !state.demo && self.demo_starting.load(Ordering::SeqCst);
-        state
+        self.inner.lock().await.state()
     }
 
     /// Says that the demo is about to start behind the window (`start_demo`
     /// follows), so that the first screen says so instead of offering it.
-    pub fn expect_demo(&self) {
-        self.demo_starting.store(true, Ordering::SeqCst);
+    pub async fn expect_demo(&self) {
+        self.inner.lock().await.demo_starting = true;
     }
 
     /// The `[updates]` section of the configuration file: whether the
@@ -423,31 +420,31 @@ impl App {
     /// show and answer meanwhile; a second call waits for the first.
     pub async fn start_demo(&self) -> Result<StateView, UiError> {
         let _one_at_a_time = self.demo_start.lock().await;
-        if self.inner.lock().await.demo.is_some() {
-            self.demo_starting.store(false, Ordering::SeqCst);
-            return Ok(self.state().await);
+        {
+            let mut inner = self.inner.lock().await;
+            inner.demo_starting = inner.demo.is_none();
+            if !inner.demo_starting {
+                return Ok(inner.state());
+            }
         }
-        self.demo_starting.store(true, Ordering::SeqCst);
         let started = Demo::start(self.options.demo_accounts.max(1)).await;
         let keyring = self.options.keyring.clone();
-        let result = self
-            .run(async move |inner| {
-                // If the demo failed, the real connection stays as it was.
-                let demo = started?;
-                let target = Target {
-                    server: demo.server(),
-                    roots: Vec::new(),
-                    trust_problem: None,
-                };
-                let (conn, _) = Connection::open(target, Keeping::Demo, &keyring)?;
-                inner.end_session().await;
-                inner.connection = Some(conn);
-                inner.demo = Some(demo);
-                Ok(inner.state())
-            })
-            .await;
-        self.demo_starting.store(false, Ordering::SeqCst);
-        result
+        self.run(async move |inner| {
+            inner.demo_starting = false;
+            // If the demo failed, the real connection stays as it was.
+            let demo = started?;
+            let target = Target {
+                server: demo.server(),
+                roots: Vec::new(),
+                trust_problem: None,
+            };
+            let (conn, _) = Connection::open(target, Keeping::Demo, &keyring)?;
+            inner.end_session().await;
+            inner.connection = Some(conn);
+            inner.demo = Some(demo);
+            Ok(inner.state())
+        })
+        .await
     }
 
     /// Connects to the configured server, resuming a saved session if the

@@ -17,40 +17,40 @@ export function demoAccountsTable(accounts) {
       h('td', {}, a.name)))));
 }
 
-/**
- * Started with --demo: the window shows while the demo is prepared (a few
- * seconds to create the accounts). The screen says so, the message is
- * announced once the heading has focus, and the demo's welcome follows.
- */
-function preparing() {
-  const errors = h('div', { class: 'errors' });
-  const node = h('section', { class: 'view welcome', 'aria-labelledby': 'welcome-title', 'aria-busy': 'true' },
-    h('h1', { id: 'welcome-title' }, t('welcome_title')),
-    h('p', { class: 'lead' }, t('welcome_intro')),
-    h('p', { class: 'preparing' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('demo_preparing')),
-    errors);
-  setTimeout(() => {
-    announce(t('demo_preparing'));
-    demoReady(errors);
-  }, 0);
-  return { node };
-}
-
-async function demoReady(errors) {
-  try {
-    app.state = await ipc.startDemo();
-  } catch (err) {
-    app.state = { ...(await ipc.appState()), demo_starting: false };
-    await show('welcome');
-    showError(document.querySelector('.welcome .errors') ?? errors, err);
-    return;
-  }
+/** Starts the demo (or waits for the one starting) and shows its welcome. */
+async function enterDemo() {
+  app.state = await ipc.startDemo();
   updateChrome();
   await show('welcome');
   announce(t('demo_started'));
 }
 
-export async function render({ notice } = {}) {
+// Started with --demo: the one wait for the demo being prepared, however
+// often the preparing screen is drawn (a language switch draws it again).
+let preparation = null;
+
+/**
+ * Started with --demo: the window shows while the demo is prepared (most of
+ * a second to create the accounts). The screen says so, the sentence is
+ * announced once the heading has focus, and the demo's welcome follows; if
+ * the demo cannot start, the usual welcome with the error.
+ */
+function preparing() {
+  const node = h('section', { class: 'view welcome', 'aria-labelledby': 'welcome-title', 'aria-busy': 'true' },
+    h('h1', { id: 'welcome-title' }, t('welcome_title')),
+    h('p', { class: 'lead' }, t('welcome_intro')),
+    h('p', { class: 'preparing' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('demo_preparing')));
+  if (!preparation) {
+    setTimeout(() => announce(t('demo_preparing')), 0);
+    preparation = enterDemo().catch(async (error) => {
+      app.state = await ipc.appState();
+      await show('welcome', { error });
+    });
+  }
+  return { node };
+}
+
+export async function render({ notice, error } = {}) {
   const state = app.state;
   if (state.demo_starting && !state.demo) return preparing();
   const errors = h('div', { class: 'errors' });
@@ -67,10 +67,7 @@ export async function render({ notice } = {}) {
   const demoButton = h('button', { type: 'button', id: 'start-demo', class: state.server ? 'secondary' : 'primary' }, t('welcome_demo'));
   demoButton.addEventListener('click', () => busy(async () => {
     try {
-      app.state = await ipc.startDemo();
-      updateChrome();
-      announce(t('demo_started'));
-      await show('welcome');
+      await enterDemo();
     } catch (err) {
       showError(errors, err);
     }
@@ -89,5 +86,6 @@ export async function render({ notice } = {}) {
           ? h('div', { class: 'choice' }, h('p', {}, t('welcome_server', { server: state.server })), loginButton)
           : h('p', {}, t('welcome_no_server')),
          h('div', { class: 'choice' }, h('p', {}, t('welcome_demo_hint')), demoButton)]);
-  return { node };
+  // A demo that could not start (--demo): said here, with focus on it.
+  return { node, focus: error ? showError(errors, error) : undefined };
 }
