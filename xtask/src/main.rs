@@ -117,11 +117,26 @@ fn cargo() -> Command {
     cmd
 }
 
+/// Runs one step and says how long it took, so a CI log shows where its
+/// time goes (CI's limit is a budget shared by every step).
 fn run(mut cmd: Command) -> Result<()> {
     eprintln!("xtask: running {cmd:?}");
+    let started = std::time::Instant::now();
     let status = cmd
         .status()
         .with_context(|| format!("could not start {cmd:?}"))?;
+    let seconds = started.elapsed().as_secs();
+    let program = Path::new(cmd.get_program())
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let args: Vec<_> = cmd
+        .get_args()
+        .take(3)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    eprintln!("xtask: step took {seconds} s: {program} {}", args.join(" "));
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
