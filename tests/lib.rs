@@ -1,11 +1,15 @@
 //! Helpers for Kodekort's integration tests (in the manner of ripgrep's
 //! `tests/util.rs` and kanidm's testkit): a real `kodekort-server` on
-//! `127.0.0.1:0` over HTTPS, a fresh SQLite file in a temp dir, a manual
-//! clock, and an HTTPS client that pins the server's development CA.
+//! `127.0.0.1:0` over HTTPS, a fresh SQLite file in a temp dir (or, with
+//! `KODEKORT_TEST_STORE=postgres`, a fresh PostgreSQL database: see
+//! [`store`]), a manual clock, and an HTTPS client that pins the server's
+//! development CA.
 
 mod cli_session;
+pub mod fleet;
 pub mod oidc_browser;
 pub mod proxy;
+pub mod store;
 
 pub use cli_session::{CliSession, Keyring};
 
@@ -104,10 +108,13 @@ impl Harness {
     async fn start_in(dir: tempfile::TempDir, clock: ManualClock, limits: Limits) -> Harness {
         let data = dir.path().to_path_buf();
         let clock2 = clock.clone();
-        let service = tokio::task::spawn_blocking(move || Service::open(&data, Arc::new(clock2)))
-            .await
-            .unwrap()
-            .unwrap();
+        let service = tokio::task::spawn_blocking(move || {
+            let setup = store::setup_for(&data);
+            Service::open_with(&setup, Arc::new(clock2))
+        })
+        .await
+        .unwrap()
+        .unwrap();
         let service = Arc::new(service);
         let config = tls::server_config(&tls::CertSource::DevelopmentCa {
             data_dir: dir.path().to_path_buf(),
@@ -305,6 +312,7 @@ pub fn run_bin(
     use std::process::Stdio;
     let mut child = Command::new(workspace_bin(name))
         .args(args)
+        .envs(store::env_for_args(args))
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

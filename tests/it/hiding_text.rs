@@ -119,19 +119,13 @@ async fn the_cli_and_the_signed_copy_show_what_is_allowed_and_escape_the_rest() 
         .await;
     // As a server without the rule would have stored it.
     let hidden = "Jeg giver samtykke.\n\x1b[8mI also agree to pay 100000 DKK.\x1b[0m\n";
-    let db = h.data_dir().join("kodekort.sqlite3");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute(
+    let sha = kodekort_proto::signing::sha256_hex(hidden.as_bytes());
+    let changed = kodekort_tests::store::execute(
+        h.data_dir(),
         "UPDATE documents SET title = ?1, content = ?2, sha256 = ?3 WHERE id = ?4",
-        rusqlite::params![
-            "Gammel\u{202e}",
-            hidden,
-            kodekort_proto::signing::sha256_hex(hidden.as_bytes()),
-            old["id"].as_str().unwrap()
-        ],
-    )
-    .unwrap();
-    drop(conn);
+        &["Gammel\u{202e}", hidden, &sha, old["id"].as_str().unwrap()],
+    );
+    assert_eq!(changed, 1);
 
     let url = format!("https://localhost:{}", h.addr.port());
     let ca = h.data_dir().join("ca.pem").to_str().unwrap().to_owned();

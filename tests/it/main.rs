@@ -1,5 +1,7 @@
 //! Kodekort's integration tests: one binary, real HTTPS on loopback, real
-//! SQLite files. Helpers live in `tests/lib.rs`.
+//! SQLite files or PostgreSQL databases (`tests/store.rs`), and several
+//! server processes behind HAProxy (`scale_out`). Helpers live in
+//! `tests/lib.rs`.
 
 mod bad_input;
 mod cards;
@@ -14,6 +16,7 @@ mod keyring_outcomes;
 mod lockout;
 mod oidc;
 mod operator_cli;
+mod scale_out;
 mod sessions;
 mod signed_copy;
 mod transport;

@@ -22,6 +22,7 @@ mod demo;
 mod fuzz;
 mod install_test;
 mod package;
+mod postgres;
 mod reproduce;
 mod system;
 
@@ -172,9 +173,24 @@ fn test() -> Result<()> {
     let mut bins = cargo();
     bins.args(["build", "--workspace", "--bins", "--locked"]);
     run(bins)?;
+    // One throw-away PostgreSQL cluster for both runs below.
+    let cluster = postgres::Cluster::for_tests()?;
     let mut tests = cargo();
-    tests.args(["test", "--workspace", "--locked"]);
+    tests
+        .args(["test", "--workspace", "--locked"])
+        .env("KODEKORT_TEST_PG", &cluster.url);
     run(tests)?;
+    // The integration suite again, every harness on PostgreSQL, with the
+    // same assertions. The scale-out tests use PostgreSQL in both runs,
+    // so they run once.
+    let mut on_postgres = cargo();
+    on_postgres
+        .args(["test", "--locked", "-p", "kodekort-tests", "--test", "it"])
+        .args(["--", "--skip", "scale_out::"])
+        .env("KODEKORT_TEST_PG", &cluster.url)
+        .env("KODEKORT_TEST_STORE", "postgres");
+    run(on_postgres)?;
+    drop(cluster);
     api_schema_tests()?;
     ui_tests()?;
     desktop_tests()?;

@@ -56,6 +56,14 @@ pub const TEST_PACKAGES: &[Need] = &[
     need("/usr/share/zoneinfo/Asia/Tokyo", "tzdata"),
 ];
 
+/// For the PostgreSQL run of the suite and the scale-out tests: a
+/// throw-away cluster (xtask/src/postgres.rs) and HAProxy in front of
+/// several server processes.
+pub const SCALE_TEST_PACKAGES: &[Need] = &[
+    need("/usr/lib/postgresql/15/bin/initdb", "postgresql"),
+    need("haproxy", "haproxy"),
+];
+
 /// To package: cargo-deb's `$auto` dependencies come from dpkg-shlibdeps.
 pub const PACKAGE_PACKAGES: &[Need] = &[need("dpkg-shlibdeps", "dpkg-dev")];
 
@@ -106,7 +114,7 @@ fn present(probe: &str) -> bool {
     on_path(probe)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

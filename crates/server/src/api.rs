@@ -29,6 +29,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Error, Result};
+use crate::health::{self, Health};
 use crate::listener::{self, ClientAddress, Limits};
 use crate::oidc::{self, Issuer};
 use crate::service::{valid_id, Citizen, Provider, Service, MAX_CONTENT_BYTES};
@@ -60,7 +61,7 @@ impl IntoResponse for Error {
             other => {
                 // The full cause goes to the log; the wire gets only the code.
                 tracing::error!(error = %other, "request failed");
-                ErrorCode::InternalError.into()
+                other.code().into()
             }
         };
         api_response(&api)
@@ -238,6 +239,14 @@ pub fn router(service: Arc<Service>) -> Router {
 /// Builds the whole app: `/api/v1/...`, the OpenID Connect provider with
 /// `issuer` as its public base URL, and the JSON fallbacks.
 pub fn router_for(service: Arc<Service>, issuer: Issuer) -> Router {
+    router_with_health(service, issuer, Health::default())
+}
+
+/// [`router_for`] with the health routes reporting `health`. They are added
+/// after the layers: a balancer's checks every second are neither logged
+/// nor counted against the request limits.
+pub fn router_with_health(service: Arc<Service>, issuer: Issuer, health: Health) -> Router {
+    let health_routes = health::router(service.clone(), health);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(login))
         .routes(routes!(login_code))
@@ -309,6 +318,7 @@ pub fn router_for(service: Arc<Service>, issuer: Issuer) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .merge(health_routes)
 }
 
 /// A request's path as the log may show it: an app-login link in the path
@@ -585,6 +595,7 @@ async fn provider_document(
 pub struct Running {
     pub addr: SocketAddr,
     handle: listener::Handle,
+    health: Health,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -607,6 +618,11 @@ impl Running {
     /// A handle to stop the server from elsewhere (a signal handler).
     pub fn handle(&self) -> listener::Handle {
         self.handle.clone()
+    }
+
+    /// What `/health/ready` reports; draining it turns the check to 503.
+    pub fn health(&self) -> Health {
+        self.health.clone()
     }
 }
 
@@ -647,9 +663,15 @@ pub async fn start_public(
     let issuer = public_url.unwrap_or_else(|| {
         Issuer::parse(&format!("https://localhost:{}", addr.port())).expect("a valid issuer")
     });
-    let app = router_for(service, issuer);
+    let health = Health::default();
+    let app = router_with_health(service, issuer, health.clone());
     let task = tokio::spawn(listener.serve(tls, app));
-    Ok(Running { addr, handle, task })
+    Ok(Running {
+        addr,
+        handle,
+        health,
+        task,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The `kodekort-server` command line: `serve` and the operator commands.
-//! Operator commands open the same data dir as a running server; SQLite's
-//! locking and the key files' create-once rule make that safe.
+//! Operator commands open the same data dir (or PostgreSQL database) as a
+//! running server; SQLite's locking, PostgreSQL's serializable transactions
+//! and the key files' create-once rule make that safe.
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -19,7 +20,9 @@ use crate::error::Error;
 use crate::listener::{self, Limits};
 use crate::oidc::signing::Alg;
 use crate::oidc::Issuer;
-use crate::service::{KeyInfo, NewClient, Service};
+use crate::keys::Keys;
+use crate::service::{KeyInfo, NewClient, Service, Setup};
+use crate::store::{DatabaseUrl, Store};
 use crate::tls::{self, CertSource};
 
 #[derive(Debug, Parser)]
@@ -55,6 +58,24 @@ pub enum Command {
     /// The keys that sign ID tokens.
     #[command(subcommand)]
     OidcKey(OidcKeyCommand),
+    /// The root key, pepper and data key that several instances share.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Apply the database migrations and exit (`serve` also applies them).
+    Migrate {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create the keys in a new key directory, once, before the first
+    /// instance starts; then give every instance that directory, read-only.
+    Init {
+        #[arg(long, value_name = "DIR")]
+        key_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +83,32 @@ pub struct DataDir {
     /// The data directory: database, keys, development CA, outbox.
     #[arg(long = "data", value_name = "DIR")]
     pub dir: PathBuf,
+    /// A PostgreSQL database that several instances share, instead of the
+    /// SQLite file in the data directory: postgres://USER@HOST:PORT/NAME. A
+    /// password in it is never printed.
+    #[arg(long, env = "KODEKORT_DATABASE", hide_env_values = true, value_name = "URL",
+        value_parser = parse_database)]
+    pub database: Option<DatabaseUrl>,
+    /// Load the keys from this directory (made by `keys init`; read-only
+    /// is enough) instead of the data directory. Nothing is created there.
+    #[arg(long, env = "KODEKORT_KEY_DIR", value_name = "DIR")]
+    pub key_dir: Option<PathBuf>,
+}
+
+impl DataDir {
+    pub fn setup(&self) -> Setup {
+        Setup {
+            data_dir: self.dir.clone(),
+            database: self.database.clone(),
+            key_dir: self.key_dir.clone(),
+        }
+    }
+}
+
+fn parse_database(text: &str) -> Result<DatabaseUrl, String> {
+    DatabaseUrl::parse(text).ok_or_else(|| {
+        "a PostgreSQL URL with a database name: postgres://USER@HOST:PORT/NAME".to_owned()
+    })
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +137,13 @@ pub struct ServeArgs {
     /// issuer, and the base of its endpoints. Default: https://localhost:PORT.
     #[arg(long, value_name = "URL", value_parser = parse_issuer)]
     pub public_url: Option<Issuer>,
+    /// On SIGTERM, report not ready for this long before refusing new
+    /// connections, so that a load balancer's checks see it first.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub drain_seconds: u64,
+    /// On SIGTERM, how long requests in flight may take to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
 }
 
 fn parse_issuer(text: &str) -> Result<Issuer, String> {
@@ -259,7 +313,7 @@ pub enum CliError {
 }
 
 fn open(data: &DataDir) -> Result<Service, CliError> {
-    Ok(Service::open(&data.dir, Arc::new(SystemClock))?)
+    Ok(Service::open_with(&data.setup(), Arc::new(SystemClock))?)
 }
 
 fn write_card(output: &CardOutput, user: &User, card: &NewCard) -> Result<(), CliError> {
@@ -374,6 +428,22 @@ pub fn run_operator(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Client(command) => run_client(command),
+        Command::Keys(KeysCommand::Init { key_dir }) => {
+            crate::service::create_private_dir(&key_dir)?;
+            let keys = Keys::create(&key_dir)?;
+            println!(
+                "keys created in {}; root key id {}",
+                key_dir.display(),
+                kodekort_proto::signing::key_id(&keys.root().verifying_key())
+            );
+            Ok(())
+        }
+        Command::Migrate { data } => {
+            let database = data.setup().database();
+            let version = Store::open(&database)?.schema_version()?;
+            println!("{database}: schema version {version}");
+            Ok(())
+        }
         Command::OidcKey(OidcKeyCommand::Rotate { data, alg }) => {
             let algs = if alg.is_empty() {
                 Alg::ALL.to_vec()
@@ -466,7 +536,15 @@ fn print_keys(keys: &[KeyInfo]) {
 
 /// Serves until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
-    let service = Arc::new(Service::open(&args.data.dir, Arc::new(SystemClock))?);
+    let setup = args.data.setup();
+    tracing::info!(database = %setup.database(), "opening the database");
+    // Blocking (the PostgreSQL client runs its own event loop).
+    let service = tokio::task::spawn_blocking(move || {
+        Service::open_with(&setup, Arc::new(SystemClock))
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))??;
+    let service = Arc::new(service);
     let source = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => CertSource::Files { cert, key },
         _ => CertSource::DevelopmentCa {
@@ -496,10 +574,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         tracing::info!(ca = %tls::ca_pem(&args.data.dir).display(), "clients pin this development CA");
     }
     let handle = running.handle();
+    let health = running.health();
+    let (drain, grace) = (
+        std::time::Duration::from_secs(args.drain_seconds),
+        std::time::Duration::from_secs(args.shutdown_grace_seconds),
+    );
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down");
-        handle.graceful_shutdown(std::time::Duration::from_secs(10));
+        // Not ready first, so the balancer moves new requests elsewhere;
+        // then no new connections, and what is in flight may finish.
+        health.start_draining();
+        tracing::info!(?drain, ?grace, "shutting down: draining");
+        tokio::time::sleep(drain).await;
+        handle.graceful_shutdown(grace);
     });
     running.wait().await?;
     Ok(())

@@ -51,6 +51,10 @@ pub enum Error {
     Database(#[from] r2d2_sqlite::rusqlite::Error),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("the database cannot be reached")]
+    DatabaseUnavailable,
     #[error("database schema version {found} is newer than this server knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("{}: {source}", path.display())]
@@ -60,6 +64,12 @@ pub enum Error {
     },
     #[error("{}: not a valid key file (expected 32 bytes)", .0.display())]
     KeyFile(PathBuf),
+    #[error("{} is missing: create the keys once with `kodekort-server keys init --key-dir DIR`, \
+             and give every instance that directory", .0.display())]
+    MissingKey(PathBuf),
+    #[error("these keys are not the ones this database was first used with (another key \
+             directory?); every instance must load the same keys")]
+    KeysDiffer,
     #[error("TLS set-up: {0}")]
     Tls(String),
     #[error("stored data is corrupt: {0}")]
@@ -84,6 +94,15 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Api(api) => api.code,
+            // Worth trying again: the database is away, or conflicts went
+            // on past the retry limit.
+            Error::DatabaseUnavailable => ErrorCode::ServiceUnavailable,
+            Error::Postgres(e)
+                if e.is_closed()
+                    || e.code() == Some(&postgres::error::SqlState::T_R_SERIALIZATION_FAILURE) =>
+            {
+                ErrorCode::ServiceUnavailable
+            }
             _ => ErrorCode::InternalError,
         }
     }

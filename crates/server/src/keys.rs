@@ -5,9 +5,12 @@
 //! - `pepper.key`: the HMAC key for code hashes and token hashes;
 //! - `data.key`: the XChaCha20-Poly1305 key that encrypts citizens' private keys.
 //!
-//! Each is created on first use. Two processes starting at once (the server
-//! and an operator command) agree, because creation is `create_new` and the
-//! loser reads the winner's file.
+//! With SQLite each is created on first use. Two processes starting at once
+//! (the server and an operator command) agree, because creation is
+//! `create_new` and the loser reads the winner's file. Instances that share
+//! a PostgreSQL database never create keys: they load them from a key
+//! directory that `kodekort-server keys init` filled once ([`Keys::create`],
+//! [`Keys::load`]), and the database remembers their fingerprint.
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -53,6 +56,49 @@ impl Keys {
             pepper: load_or_create_key(&dir.join("pepper.key"))?,
             data: load_or_create_key(&dir.join("data.key"))?,
         })
+    }
+
+    /// Creates the three key files in `dir`, none of which may exist yet
+    /// (the first start of several instances; ARCHITECTURE.md, "Scale-out").
+    pub fn create(dir: &Path) -> Result<Keys, Error> {
+        let fresh = || {
+            let mut key = Zeroizing::new([0u8; KEY_LEN]);
+            OsRng.fill_bytes(key.as_mut());
+            key
+        };
+        let (root, pepper, data) = (fresh(), fresh(), fresh());
+        for (name, key) in KEY_FILES.iter().zip([&root, &pepper, &data]) {
+            let path = dir.join(name);
+            write_new_secret(&path, key.as_ref()).map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(Keys {
+            root: SigningKey::from_bytes(&root),
+            pepper,
+            data,
+        })
+    }
+
+    /// Loads the three key files from `dir`; none is created.
+    pub fn load(dir: &Path) -> Result<Keys, Error> {
+        let [root, pepper, data] = KEY_FILES.map(|name| read_key(&dir.join(name)));
+        Ok(Keys {
+            root: SigningKey::from_bytes(&*root?),
+            pepper: pepper?,
+            data: data?,
+        })
+    }
+
+    /// Says which keys these are without saying anything about them: the
+    /// same for every instance that loaded the same files, and different
+    /// if any one differs. Kept in the database, so an instance started
+    /// with other keys refuses to run instead of failing every login.
+    pub fn fingerprint(&self) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.data.as_ref())
+            .expect("any key length");
+        mac.update(b"kodekort key fingerprint v1");
+        mac.update(self.root.verifying_key().as_bytes());
+        mac.update(&self.keyed_hash("key-fingerprint", &[]));
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The root signing key.
@@ -131,6 +177,24 @@ impl Keys {
     }
 }
 
+/// The key files, in the order root, pepper, data.
+pub const KEY_FILES: [&str; 3] = ["root.key", "pepper.key", "data.key"];
+
+fn read_key(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, Error> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => Zeroizing::new(bytes),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(Error::MissingKey(path.to_path_buf()))
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let key: [u8; KEY_LEN] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::KeyFile(path.to_path_buf()))?;
+    Ok(Zeroizing::new(key))
+}
+
 fn load_or_create_key(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, Error> {
     let mut fresh = Zeroizing::new([0u8; KEY_LEN]);
     OsRng.fill_bytes(fresh.as_mut());
@@ -139,12 +203,7 @@ fn load_or_create_key(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, Error> {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
         Err(source) => return Err(Error::io(path, source)),
     }
-    let bytes = Zeroizing::new(fs::read(path).map_err(|e| Error::io(path, e))?);
-    let key: [u8; KEY_LEN] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::KeyFile(path.to_path_buf()))?;
-    Ok(Zeroizing::new(key))
+    read_key(path)
 }
 
 /// Writes a new file readable by the owner only, failing if it exists.
@@ -174,6 +233,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shared_keys_are_made_once_and_only_loaded() {
+        let fresh_dir = |name: &str| {
+            let dir = std::env::temp_dir().join(format!("kk-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            dir
+        };
+        let dir = fresh_dir("shared-keys");
+        assert!(matches!(Keys::load(&dir), Err(Error::MissingKey(_))));
+        let made = Keys::create(&dir).unwrap();
+        // A second `keys init` must not replace keys that instances use.
+        assert!(Keys::create(&dir).is_err());
+        let loaded = Keys::load(&dir).unwrap();
+        assert_eq!(made.fingerprint(), loaded.fingerprint());
+        let other = fresh_dir("other-keys");
+        assert_ne!(Keys::create(&other).unwrap().fingerprint(), made.fingerprint());
+        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&other).unwrap();
+    }
+
+    #[test]
     fn keys_persist_with_mode_0600_and_seal_round_trips() {
         let dir = std::env::temp_dir().join(format!("kk-keys-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -199,6 +279,7 @@ mod tests {
             [7; 32]
         );
         assert!(b.open_signing_key("u-2", &sealed).is_err());
+        assert_eq!(a.fingerprint(), Keys::load(&dir).unwrap().fingerprint());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

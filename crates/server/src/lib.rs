@@ -1,5 +1,5 @@
 //! The Kodekort reference backend: an HTTPS API over rustls (no plain-HTTP
-//! listener), SQLite storage, code cards, sessions, documents and
+//! listener), SQLite or PostgreSQL storage, code cards, sessions, documents and
 //! signatures, and the operator commands of the `kodekort-server` binary.
 //!
 //! Layers, top to bottom: [`api`] (axum handlers, JSON errors) →
@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 mod connection_io;
 pub mod error;
+pub mod health;
 pub mod keys;
 pub mod listener;
 pub mod lockout;

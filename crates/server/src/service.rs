@@ -19,7 +19,7 @@ use crate::clock::Clock;
 use crate::error::{ApiError, Error, Result};
 use crate::keys::Keys;
 use crate::password;
-use crate::store::{Store, Tx};
+use crate::store::{Database, DatabaseUrl, Store, Tx};
 
 mod cards;
 mod challenge;
@@ -129,9 +129,26 @@ pub use kodekort_proto::id::is_valid_id as valid_id;
 impl Service {
     /// Opens the data dir: keys, database, outbox.
     pub fn open(data_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Service> {
+        Self::open_with(&Setup::local(data_dir), clock)
+    }
+
+    /// Opens what `setup` names: keys, database (applying its migrations),
+    /// outbox. Blocking: call from a blocking thread.
+    pub fn open_with(setup: &Setup, clock: Arc<dyn Clock>) -> Result<Service> {
+        let data_dir = setup.data_dir.as_path();
         create_private_dir(data_dir)?;
-        let keys = Arc::new(Keys::load_or_create(data_dir)?);
-        let store = Store::open(&data_dir.join("kodekort.sqlite3"))?;
+        let keys = Arc::new(match (&setup.key_dir, &setup.database) {
+            (Some(dir), _) => Keys::load(dir)?,
+            // Instances that share a database must share keys: none is
+            // made here, where a second instance would make others.
+            (None, Some(_)) => Keys::load(data_dir)?,
+            (None, None) => Keys::load_or_create(data_dir)?,
+        });
+        let store = Store::open(&setup.database())?;
+        let fingerprint = keys.fingerprint();
+        if !store.write(|tx| tx.check_key_fingerprint(&fingerprint))? {
+            return Err(Error::KeysDiffer);
+        }
         let outbox = data_dir.join("outbox");
         std::fs::create_dir_all(&outbox).map_err(|e| Error::io(&outbox, e))?;
         let trust = TrustRoot::from_key(&keys.root().verifying_key());
@@ -153,6 +170,16 @@ impl Service {
         })
     }
 
+    /// Whether the database answers (the readiness check).
+    pub fn database_ready(&self) -> Result<()> {
+        self.store.ping()
+    }
+
+    /// How many migrations the database has.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.store.schema_version()
+    }
+
     /// How many login attempts have run argon2 since start.
     pub fn argon2_runs(&self) -> u64 {
         self.argon2_runs.load(Ordering::Relaxed)
@@ -167,14 +194,46 @@ impl Service {
     }
 
     /// Runs a write transaction whose refusals are committed too.
-    fn write_outcome<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<Outcome<T>>) -> Result<T> {
+    fn write_outcome<T>(&self, f: impl Fn(&Tx<'_>) -> Result<Outcome<T>>) -> Result<T> {
         self.store.write(f)?.map_err(Error::Api)
+    }
+}
+
+/// Where a service's state lives. By default everything is in the data
+/// dir; several instances share a PostgreSQL database and a key dir.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The outbox, the development CA, and (by default) the keys and the
+    /// SQLite file.
+    pub data_dir: PathBuf,
+    /// PostgreSQL instead of the data dir's SQLite file.
+    pub database: Option<DatabaseUrl>,
+    /// Load the keys from here, never creating them.
+    pub key_dir: Option<PathBuf>,
+}
+
+impl Setup {
+    /// Everything in `data_dir`, with SQLite.
+    pub fn local(data_dir: &std::path::Path) -> Setup {
+        Setup {
+            data_dir: data_dir.to_path_buf(),
+            database: None,
+            key_dir: None,
+        }
+    }
+
+    /// The database this setup names.
+    pub fn database(&self) -> Database {
+        match &self.database {
+            Some(url) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(self.data_dir.join("kodekort.sqlite3")),
+        }
     }
 }
 
 /// Creates the data dir readable by the owner only (it holds the database
 /// and the key files). An existing dir is left as the operator made it.
-fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

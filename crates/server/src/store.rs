@@ -1,225 +1,165 @@
 //! All SQL lives here. Above this module the server speaks in rows and
-//! domain terms; nothing outside it names SQLite. A PostgreSQL back end would
-//! replace this file and keep [`Store`] and [`Tx`]'s method set.
+//! domain terms; nothing outside it names a database. Two back ends keep the
+//! same [`Store`] and [`Tx`]: SQLite, one file in the data dir, the default
+//! (`sqlite.rs`), and PostgreSQL for several instances (`postgres.rs`).
+//! Every query is written once, through the neutral layer in `sql.rs`.
 //!
-//! Durability: WAL with `synchronous=FULL`, so a commit that returned is on
-//! disk. Every read-modify-write runs in [`Store::write`], which is
-//! `BEGIN IMMEDIATE`: the write lock is taken before the first read, so two
-//! writers never act on the same stale read.
+//! Every read-modify-write runs in [`Store::write`]. On SQLite that is
+//! `BEGIN IMMEDIATE` (the write lock is taken before the first read, so two
+//! writers never act on the same stale read) in WAL mode, with group commit:
+//! the answer waits until an fsync of the log covers the commit. On PostgreSQL it is `SERIALIZABLE`, retried when the
+//! database reports a conflict, so the rules hold across instances without
+//! anything kept in one process's memory. Either way the closure may run
+//! more than once, and so does nothing outside the transaction.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::fmt;
+use std::path::PathBuf;
 
 use kodekort_proto::signing::Certificate;
 use kodekort_proto::wire::DocumentStatus;
 use kodekort_proto::Envelope;
-use r2d2_sqlite::rusqlite::{self, params, OptionalExtension, TransactionBehavior};
-use r2d2_sqlite::SqliteConnectionManager;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 
+mod group_commit;
 mod oidc;
 mod oidc_app;
+mod postgres;
+mod sql;
+mod sqlite;
 
 pub use oidc::{
     AccessTokenRow, AuthCodeRow, AuthRequestRow, ClientRow, OidcKeyRow, OpSessionRow, Stage,
 };
 pub use oidc_app::AppLinkRow;
+pub use sql::Tx;
 
-/// Versioned migrations; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[
-    // 1: the first schema.
-    "
-    CREATE TABLE users (
-        id              TEXT PRIMARY KEY,
-        username        TEXT NOT NULL UNIQUE,
-        name            TEXT NOT NULL,
-        password_hash   TEXT NOT NULL,
-        sealed_key      BLOB NOT NULL,
-        certificate     TEXT NOT NULL,
-        created_at      INTEGER NOT NULL
-    ) STRICT;
-    CREATE TABLE cards (
-        serial          TEXT PRIMARY KEY,
-        user_id         TEXT NOT NULL REFERENCES users(id),
-        state           TEXT NOT NULL CHECK (state IN ('active', 'pending', 'retired')),
-        issued_at       INTEGER NOT NULL,
-        activated_at    INTEGER
-    ) STRICT;
-    CREATE INDEX cards_by_user ON cards(user_id, state);
-    CREATE TABLE card_codes (
-        serial          TEXT NOT NULL REFERENCES cards(serial),
-        key             TEXT NOT NULL,
-        salt            BLOB NOT NULL,
-        code_hash       BLOB NOT NULL,
-        used_at         INTEGER,
-        PRIMARY KEY (serial, key)
-    ) STRICT, WITHOUT ROWID;
-    CREATE TABLE throttle (
-        username        TEXT PRIMARY KEY,
-        failures        INTEGER NOT NULL,
-        last_failure_at INTEGER
-    ) STRICT, WITHOUT ROWID;
-    CREATE TABLE challenges (
-        id              TEXT PRIMARY KEY,
-        kind            TEXT NOT NULL CHECK (kind IN ('login', 'sign')),
-        username        TEXT NOT NULL,
-        user_id         TEXT NOT NULL REFERENCES users(id),
-        serial          TEXT NOT NULL,
-        key             TEXT NOT NULL,
-        document_id     TEXT,
-        sha256          TEXT,
-        created_at      INTEGER NOT NULL,
-        expires_at      INTEGER NOT NULL,
-        state           TEXT NOT NULL CHECK (state IN ('open', 'succeeded', 'closed')),
-        failure_counted INTEGER NOT NULL DEFAULT 0
-    ) STRICT;
-    CREATE INDEX open_challenges ON challenges(username) WHERE state = 'open';
-    CREATE TABLE sessions (
-        token_hash      BLOB PRIMARY KEY,
-        user_id         TEXT NOT NULL REFERENCES users(id),
-        created_at      INTEGER NOT NULL,
-        last_seen_at    INTEGER NOT NULL,
-        revoked_at      INTEGER
-    ) STRICT, WITHOUT ROWID;
-    CREATE TABLE providers (
-        id              TEXT PRIMARY KEY,
-        name            TEXT NOT NULL,
-        key_hash        BLOB NOT NULL UNIQUE,
-        created_at      INTEGER NOT NULL
-    ) STRICT;
-    CREATE TABLE documents (
-        id              TEXT PRIMARY KEY,
-        recipient_id    TEXT NOT NULL REFERENCES users(id),
-        provider_id     TEXT REFERENCES providers(id),
-        issuer          TEXT NOT NULL,
-        title           TEXT NOT NULL,
-        content_type    TEXT NOT NULL,
-        content         TEXT NOT NULL,
-        sha256          TEXT NOT NULL,
-        status          TEXT NOT NULL CHECK (status IN ('pending', 'signed', 'declined')),
-        created_at      INTEGER NOT NULL,
-        decided_at      INTEGER,
-        envelope        TEXT
-    ) STRICT;
-    CREATE INDEX documents_by_recipient ON documents(recipient_id, created_at);
-    ",
-    // 2: password evaluations in flight, reserved before Argon2 runs and
-    // settled after, so parallel guesses cannot pass the allowance. In the
-    // database, so the rule holds for every process on it; with an expiry,
-    // so a crash between the two steps does not hold an attempt for ever.
-    "
-    CREATE TABLE evaluations (
-        id              INTEGER PRIMARY KEY,
-        username        TEXT NOT NULL,
-        expires_at      INTEGER NOT NULL
-    ) STRICT;
-    CREATE INDEX evaluations_by_username ON evaluations(username, expires_at);
-    ",
-    // 3: counts for names with no account lapse (lockout::UNKNOWN_NAME_LAPSE);
-    // the sweep finds them by the time of the last failure.
-    "
-    CREATE INDEX throttle_by_last_failure ON throttle(last_failure_at);
-    ",
-    // 4: the OpenID Connect provider (store/oidc.rs).
-    oidc::MIGRATION,
-    // 5: clients with keys (private_key_jwt), and used assertion ids.
-    oidc::MIGRATION_5,
-    // 6: indexes for the provider's housekeeping.
-    oidc::MIGRATION_6,
-    // 7: logins finished in the desktop app (store/oidc_app.rs).
-    oidc_app::MIGRATION,
-];
+use sql::{args, ts, Row};
 
-/// The database of one data dir.
+/// Where the data lives.
 #[derive(Clone)]
-pub struct Store {
-    pool: r2d2::Pool<SqliteConnectionManager>,
-    /// Writers of this process queue here rather than in SQLite's busy
-    /// handler, which sleeps in steps of up to 100 ms (seen as p99 spikes in
-    /// the benchmark). Other processes (operator commands) still meet the
-    /// busy timeout, briefly.
-    writer: Arc<Mutex<()>>,
+pub enum Database {
+    /// The SQLite file (the data dir's `kodekort.sqlite3` by default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database that every instance shares.
+    Postgres(DatabaseUrl),
 }
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// A `postgres://` URL. It may hold a password: `Debug` and `Display` show
+/// only the host, port and database.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    config: ::postgres::Config,
+}
+
+impl DatabaseUrl {
+    /// Parses a `postgres://` or `postgresql://` URL (or a key=value string).
+    pub fn parse(text: &str) -> Option<DatabaseUrl> {
+        let config: ::postgres::Config = text.parse().ok()?;
+        config.get_dbname()?;
+        Some(DatabaseUrl { config })
+    }
+
+    pub(crate) fn config(&self) -> &::postgres::Config {
+        &self.config
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = match self.config.get_hosts().first() {
+            Some(::postgres::config::Host::Tcp(host)) => host.clone(),
+            #[cfg(unix)]
+            Some(::postgres::config::Host::Unix(path)) => path.display().to_string(),
+            None => "localhost".to_owned(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        let db = self.config.get_dbname().unwrap_or_default();
+        write!(f, "PostgreSQL {host}:{port}/{db}")
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "SQLite {}", path.display()),
+            Database::Postgres(url) => url.fmt(f),
+        }
+    }
+}
+
+/// The database, of either kind.
+#[derive(Clone)]
+pub struct Store(Backend);
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Store")
     }
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and applies migrations.
-    pub fn open(path: &Path) -> Result<Store> {
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.busy_timeout(Duration::from_secs(10))?;
-            // journal_mode is set once, in `migrate`: it persists in the file,
-            // and setting it on every new connection races for a lock.
-            c.execute_batch(
-                "PRAGMA synchronous = FULL;
-                 PRAGMA foreign_keys = ON;",
-            )
-        });
-        let pool = r2d2::Pool::builder()
-            .max_size(8)
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager)?;
-        let store = Store {
-            pool,
-            writer: Arc::new(Mutex::new(())),
-        };
-        store.migrate()?;
-        Ok(store)
+    /// Opens the database (creating a SQLite file if needed) and applies
+    /// the migrations it lacks. Blocking: call from a blocking thread.
+    pub fn open(database: &Database) -> Result<Store> {
+        Ok(Store(match database {
+            Database::Sqlite(path) => Backend::Sqlite(sqlite::SqliteStore::open(path)?),
+            Database::Postgres(url) => Backend::Postgres(postgres::PgStore::open(url)?),
+        }))
     }
 
-    fn migrate(&self) -> Result<()> {
-        let mut conn = self.pool.get()?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Corrupt(
-                "the database cannot use write-ahead logging",
-            ));
+    /// Runs `f` in a write transaction and commits if it returns Ok. `f`
+    /// may run again after a conflict (PostgreSQL), so it must not act
+    /// outside the transaction.
+    pub fn write<T>(&self, f: impl Fn(&Tx<'_>) -> Result<T>) -> Result<T> {
+        match &self.0 {
+            Backend::Sqlite(db) => db.write(f),
+            Backend::Postgres(db) => db.write(f),
         }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if applied > known {
-            return Err(Error::SchemaTooNew {
-                found: applied,
-                known,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-            tx.execute_batch(sql)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction; commits if it returns Ok.
-    pub fn write<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        let _turn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&Tx(&tx))?;
-        tx.commit()?;
-        Ok(out)
     }
 
     /// Runs `f` in a read transaction: one consistent snapshot.
     pub fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        f(&Tx(&tx))
+        match &self.0 {
+            Backend::Sqlite(db) => db.read(f),
+            Backend::Postgres(db) => db.read(f),
+        }
+    }
+
+    /// Whether the database answers now (the readiness check).
+    pub fn ping(&self) -> Result<()> {
+        self.read(|tx| tx.query_one("SELECT 1", args![], |r| r.int(0)).map(drop))
+    }
+
+    /// The schema version in the database: how many migrations it has.
+    pub fn schema_version(&self) -> Result<i64> {
+        match &self.0 {
+            Backend::Sqlite(db) => db.schema_version(),
+            Backend::Postgres(db) => db.schema_version(),
+        }
+    }
+
+    /// Whether this is a PostgreSQL store (several instances may share it).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Backend::Postgres(_))
     }
 }
 
-/// One transaction, with the queries the service needs.
-pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+/// How many migrations this server knows; both dialects have as many.
+pub const SCHEMA_VERSION: usize = sqlite::MIGRATIONS.len();
 
 /// A citizen's account.
 #[derive(Debug, Clone)]
@@ -334,119 +274,75 @@ pub struct DocumentRow {
     pub envelope: Option<Envelope>,
 }
 
-fn ts(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
-fn from_ts(secs: i64) -> rusqlite::Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
-    })
-}
-
-/// A column whose text this code does not read: corrupt, said as such.
-#[derive(Debug, thiserror::Error)]
-#[error("column {0} holds a value this server cannot read")]
-struct Unreadable(&'static str);
-
-fn unreadable(column: usize, name: &'static str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Text,
-        Box::new(Unreadable(name)),
-    )
-}
-
-/// A JSON column as its type.
-fn json_column<T: serde::de::DeserializeOwned>(
-    r: &rusqlite::Row<'_>,
-    column: usize,
-    name: &'static str,
-) -> rusqlite::Result<T> {
-    let text: String = r.get(column)?;
-    serde_json::from_str(&text).map_err(|_| unreadable(column, name))
-}
-
-fn to_json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).expect("certificates and envelopes serialise")
-}
-
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok(UserRow {
-        id: r.get(0)?,
-        username: r.get(1)?,
-        name: r.get(2)?,
-        password_hash: r.get(3)?,
-        sealed_key: r.get(4)?,
-        certificate: json_column(r, 5, "users.certificate")?,
-        created_at: from_ts(r.get(6)?)?,
-    })
-}
-
 const USER_COLUMNS: &str = "id, username, name, password_hash, sealed_key, certificate, created_at";
+
+fn user_from_row(r: &Row<'_>) -> Result<UserRow> {
+    Ok(UserRow {
+        id: r.text(0)?,
+        username: r.text(1)?,
+        name: r.text(2)?,
+        password_hash: r.text(3)?,
+        sealed_key: r.bytes(4)?,
+        certificate: r.json(5, "users.certificate")?,
+        created_at: r.time(6)?,
+    })
+}
 
 const CHALLENGE_COLUMNS: &str = "id, kind, username, user_id, serial, key, document_id, sha256, \
      created_at, expires_at, state, failure_counted";
 
-fn challenge_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChallengeRow> {
-    let kind: String = r.get(1)?;
-    let state: String = r.get(10)?;
+fn challenge_from_row(r: &Row<'_>) -> Result<ChallengeRow> {
     Ok(ChallengeRow {
-        id: r.get(0)?,
-        kind: if kind == "sign" {
-            ChallengeKind::Sign
-        } else {
-            ChallengeKind::Login
+        id: r.text(0)?,
+        kind: match r.text(1)?.as_str() {
+            "sign" => ChallengeKind::Sign,
+            "login" => ChallengeKind::Login,
+            _ => return Err(Error::Corrupt("challenges.kind")),
         },
-        username: r.get(2)?,
-        user_id: r.get(3)?,
-        serial: r.get(4)?,
-        key: r.get(5)?,
-        document_id: r.get(6)?,
-        sha256: r.get(7)?,
-        created_at: from_ts(r.get(8)?)?,
-        expires_at: from_ts(r.get(9)?)?,
-        state: match state.as_str() {
+        username: r.text(2)?,
+        user_id: r.text(3)?,
+        serial: r.text(4)?,
+        key: r.text(5)?,
+        document_id: r.opt_text(6)?,
+        sha256: r.opt_text(7)?,
+        created_at: r.time(8)?,
+        expires_at: r.time(9)?,
+        state: match r.text(10)?.as_str() {
             "open" => ChallengeState::Open,
             "succeeded" => ChallengeState::Succeeded,
-            _ => ChallengeState::Closed,
+            "closed" => ChallengeState::Closed,
+            _ => return Err(Error::Corrupt("challenges.state")),
         },
-        failure_counted: r.get(11)?,
+        failure_counted: r.flag(11)?,
     })
 }
 
 const DOCUMENT_COLUMNS: &str = "id, recipient_id, provider_id, issuer, title, content_type, \
      content, sha256, status, created_at, envelope";
 
-fn document_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRow> {
+fn document_from_row(r: &Row<'_>) -> Result<DocumentRow> {
     Ok(DocumentRow {
-        id: r.get(0)?,
-        recipient_id: r.get(1)?,
-        provider_id: r.get(2)?,
-        issuer: r.get(3)?,
-        title: r.get(4)?,
-        content_type: r.get(5)?,
-        content: r.get(6)?,
-        sha256: r.get(7)?,
-        status: {
-            let text: String = r.get(8)?;
-            DocumentStatus::parse(&text).ok_or_else(|| unreadable(8, "documents.status"))?
-        },
-        created_at: from_ts(r.get(9)?)?,
-        envelope: match r.get_ref(10)? {
-            rusqlite::types::ValueRef::Null => None,
-            _ => Some(json_column(r, 10, "documents.envelope")?),
+        id: r.text(0)?,
+        recipient_id: r.text(1)?,
+        provider_id: r.opt_text(2)?,
+        issuer: r.text(3)?,
+        title: r.text(4)?,
+        content_type: r.text(5)?,
+        content: r.opt_text(6)?.unwrap_or_default(),
+        sha256: r.text(7)?,
+        status: DocumentStatus::parse(&r.text(8)?)
+            .ok_or(Error::Corrupt("documents.status"))?,
+        created_at: r.time(9)?,
+        envelope: if r.is_null(10)? {
+            None
+        } else {
+            Some(r.json(10, "documents.envelope")?)
         },
     })
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(
-        e,
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    )
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("certificates and envelopes serialise")
 }
 
 impl Tx<'_> {
@@ -454,50 +350,46 @@ impl Tx<'_> {
 
     /// Inserts a user; `Ok(false)` if the username is taken.
     pub fn insert_user(&self, u: &UserRow) -> Result<bool> {
-        let result = self.0.execute(
-            &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-            params![
-                u.id,
-                u.username,
-                u.name,
-                u.password_hash,
-                u.sealed_key,
+        // ON CONFLICT DO NOTHING rather than catching the error: on
+        // PostgreSQL a failed statement ends the whole transaction.
+        let n = self.exec(
+            &format!(
+                "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT DO NOTHING"
+            ),
+            args![
+                &u.id,
+                &u.username,
+                &u.name,
+                &u.password_hash,
+                &u.sealed_key,
                 to_json(&u.certificate),
                 ts(u.created_at)
             ],
-        );
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        )?;
+        Ok(n == 1)
     }
 
     pub fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
-        Ok(self
-            .0
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
-                [username],
-                user_from_row,
-            )
-            .optional()?)
+        self.query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+            args![username],
+            user_from_row,
+        )
     }
 
     pub fn user_by_id(&self, id: &str) -> Result<Option<UserRow>> {
-        Ok(self
-            .0
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                [id],
-                user_from_row,
-            )
-            .optional()?)
+        self.query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            args![id],
+            user_from_row,
+        )
     }
 
     // ---- cards -------------------------------------------------------------
 
     /// Stores a card and its hashed codes: `(key, salt, hash)` each.
+    /// `Ok(false)` if the serial is taken.
     pub fn insert_card(
         &self,
         serial: &str,
@@ -506,119 +398,105 @@ impl Tx<'_> {
         issued_at: OffsetDateTime,
         codes: &[(String, [u8; 16], [u8; 32])],
     ) -> Result<bool> {
-        let inserted = self.0.execute(
+        let activated_at = (life == CardLife::Active).then_some(ts(issued_at));
+        let inserted = self.exec(
             "INSERT INTO cards (serial, user_id, state, issued_at, activated_at)
-             VALUES (?1, ?2, ?3, ?4, CASE WHEN ?3 = 'active' THEN ?4 END)",
-            params![serial, user_id, life.as_str(), ts(issued_at)],
-        );
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Ok(false),
-            Err(e) => return Err(e.into()),
-        }
-        let mut stmt = self.0.prepare_cached(
-            "INSERT INTO card_codes (serial, key, salt, code_hash) VALUES (?1, ?2, ?3, ?4)",
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            args![serial, user_id, life.as_str(), ts(issued_at), activated_at],
         )?;
+        if inserted == 0 {
+            return Ok(false);
+        }
         for (key, salt, hash) in codes {
-            stmt.execute(params![serial, key, &salt[..], &hash[..]])?;
+            self.exec(
+                "INSERT INTO card_codes (serial, key, salt, code_hash) VALUES (?1, ?2, ?3, ?4)",
+                args![serial, key, salt, hash],
+            )?;
         }
         Ok(true)
     }
 
     /// The user's card in the given life stage (at most one is active or pending).
     pub fn card_of(&self, user_id: &str, life: CardLife) -> Result<Option<CardRow>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT serial, user_id, issued_at FROM cards
-                 WHERE user_id = ?1 AND state = ?2 ORDER BY issued_at DESC LIMIT 1",
-                params![user_id, life.as_str()],
-                |r| {
-                    Ok(CardRow {
-                        serial: r.get(0)?,
-                        user_id: r.get(1)?,
-                        issued_at: from_ts(r.get(2)?)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT serial, user_id, issued_at FROM cards
+             WHERE user_id = ?1 AND state = ?2 ORDER BY issued_at DESC LIMIT 1",
+            args![user_id, life.as_str()],
+            |r| {
+                Ok(CardRow {
+                    serial: r.text(0)?,
+                    user_id: r.text(1)?,
+                    issued_at: r.time(2)?,
+                })
+            },
+        )
     }
 
     /// Makes `serial` the user's active card and retires every other.
     pub fn activate_card(&self, user_id: &str, serial: &str, now: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE cards SET state = 'retired' WHERE user_id = ?1 AND serial <> ?2 AND state <> 'retired'",
-            params![user_id, serial],
+            args![user_id, serial],
         )?;
-        self.0.execute(
+        self.exec(
             "UPDATE cards SET state = 'active', activated_at = ?2 WHERE serial = ?1",
-            params![serial, ts(now)],
+            args![serial, ts(now)],
         )?;
         Ok(())
     }
 
     /// Removes a pending card that was never handed out.
     pub fn delete_pending_card(&self, serial: &str) -> Result<()> {
-        let pending: bool = self
-            .0
-            .query_row(
-                "SELECT state = 'pending' FROM cards WHERE serial = ?1",
-                [serial],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(false);
+        let pending = self
+            .query_opt(
+                "SELECT state FROM cards WHERE serial = ?1",
+                args![serial],
+                |r| r.text(0),
+            )?
+            .is_some_and(|state| state == CardLife::Pending.as_str());
         if pending {
-            self.0
-                .execute("DELETE FROM card_codes WHERE serial = ?1", [serial])?;
-            self.0
-                .execute("DELETE FROM cards WHERE serial = ?1", [serial])?;
+            self.exec("DELETE FROM card_codes WHERE serial = ?1", args![serial])?;
+            self.exec("DELETE FROM cards WHERE serial = ?1", args![serial])?;
         }
         Ok(())
     }
 
     /// Keys on the card whose codes are unused.
     pub fn unused_keys(&self, serial: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT key FROM card_codes WHERE serial = ?1 AND used_at IS NULL")?;
-        let keys = stmt
-            .query_map([serial], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(keys)
+        self.query(
+            "SELECT key FROM card_codes WHERE serial = ?1 AND used_at IS NULL",
+            args![serial],
+            |r| r.text(0),
+        )
     }
 
     pub fn unused_count(&self, serial: &str) -> Result<u32> {
-        Ok(self.0.query_row(
+        self.query_one(
             "SELECT count(*) FROM card_codes WHERE serial = ?1 AND used_at IS NULL",
-            [serial],
-            |r| r.get(0),
-        )?)
+            args![serial],
+            |r| r.count(0),
+        )
     }
 
     pub fn code(&self, serial: &str, key: &str) -> Result<Option<CodeRow>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT salt, code_hash, used_at IS NOT NULL FROM card_codes
-                 WHERE serial = ?1 AND key = ?2",
-                params![serial, key],
-                |r| {
-                    Ok(CodeRow {
-                        salt: r.get(0)?,
-                        code_hash: r.get(1)?,
-                        used: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT salt, code_hash, used_at FROM card_codes WHERE serial = ?1 AND key = ?2",
+            args![serial, key],
+            |r| {
+                Ok(CodeRow {
+                    salt: r.bytes(0)?,
+                    code_hash: r.bytes(1)?,
+                    used: !r.is_null(2)?,
+                })
+            },
+        )
     }
 
     /// Marks a code used. True only for the one caller that flipped it.
     pub fn consume_code(&self, serial: &str, key: &str, now: OffsetDateTime) -> Result<bool> {
-        let n = self.0.execute(
+        let n = self.exec(
             "UPDATE card_codes SET used_at = ?3 WHERE serial = ?1 AND key = ?2 AND used_at IS NULL",
-            params![serial, key, ts(now)],
+            args![serial, key, ts(now)],
         )?;
         Ok(n == 1)
     }
@@ -627,98 +505,92 @@ impl Tx<'_> {
 
     /// Consecutive failures and the time of the last, for a normalised username.
     pub fn failures(&self, username: &str) -> Result<(u32, Option<OffsetDateTime>)> {
-        let row: Option<(u32, Option<i64>)> = self
-            .0
-            .query_row(
+        Ok(self
+            .query_opt(
                 "SELECT failures, last_failure_at FROM throttle WHERE username = ?1",
-                [username],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(match row {
-            Some((n, last)) => (n, last.map(from_ts).transpose()?),
-            None => (0, None),
-        })
+                args![username],
+                |r| Ok((r.count(0)?, r.opt_time(1)?)),
+            )?
+            .unwrap_or((0, None)))
     }
 
     /// Adds one failure; returns the new count.
     pub fn add_failure(&self, username: &str, now: OffsetDateTime) -> Result<u32> {
-        Ok(self.0.query_row(
+        self.query_one(
             "INSERT INTO throttle (username, failures, last_failure_at) VALUES (?1, 1, ?2)
-             ON CONFLICT (username) DO UPDATE SET failures = failures + 1, last_failure_at = ?2
+             ON CONFLICT (username) DO UPDATE SET failures = throttle.failures + 1,
+                 last_failure_at = ?2
              RETURNING failures",
-            params![username, ts(now)],
-            |r| r.get(0),
-        )?)
+            args![username, ts(now)],
+            |r| r.count(0),
+        )
     }
 
     /// Password evaluations of `username` still in flight at `now`; drops
     /// the expired ones first.
     pub fn evaluations_in_flight(&self, username: &str, now: OffsetDateTime) -> Result<u32> {
-        self.0.execute(
+        self.exec(
             "DELETE FROM evaluations WHERE username = ?1 AND expires_at <= ?2",
-            params![username, ts(now)],
+            args![username, ts(now)],
         )?;
-        Ok(self.0.query_row(
+        self.query_one(
             "SELECT count(*) FROM evaluations WHERE username = ?1",
-            [username],
-            |r| r.get(0),
-        )?)
+            args![username],
+            |r| r.count(0),
+        )
     }
 
     /// Reserves one evaluation until `expires_at`; its id settles it.
     pub fn reserve_evaluation(&self, username: &str, expires_at: OffsetDateTime) -> Result<i64> {
-        Ok(self.0.query_row(
+        self.query_one(
             "INSERT INTO evaluations (username, expires_at) VALUES (?1, ?2) RETURNING id",
-            params![username, ts(expires_at)],
-            |r| r.get(0),
-        )?)
+            args![username, ts(expires_at)],
+            |r| r.int(0),
+        )
     }
 
     pub fn release_evaluation(&self, id: i64) -> Result<()> {
-        self.0
-            .execute("DELETE FROM evaluations WHERE id = ?1", [id])?;
+        self.exec("DELETE FROM evaluations WHERE id = ?1", args![id])?;
         Ok(())
     }
 
     /// Forgets the counts of names with no account whose last failure was
     /// before `before`: this name's, and up to 64 others.
     pub fn forget_lapsed_failures(&self, username: &str, before: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "DELETE FROM throttle WHERE username IN (
                  SELECT t.username FROM throttle t
                  WHERE t.last_failure_at < ?2
                    AND (t.username = ?1 OR t.username IN (
                        SELECT username FROM throttle WHERE last_failure_at < ?2 LIMIT 64))
                    AND NOT EXISTS (SELECT 1 FROM users u WHERE u.username = t.username))",
-            params![username, ts(before)],
+            args![username, ts(before)],
         )?;
         Ok(())
     }
 
     pub fn reset_failures(&self, username: &str) -> Result<()> {
-        self.0
-            .execute("DELETE FROM throttle WHERE username = ?1", [username])?;
+        self.exec("DELETE FROM throttle WHERE username = ?1", args![username])?;
         Ok(())
     }
 
     // ---- challenges --------------------------------------------------------
 
     pub fn insert_challenge(&self, c: &ChallengeRow) -> Result<()> {
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO challenges ({CHALLENGE_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', 0)"
             ),
-            params![
-                c.id,
+            args![
+                &c.id,
                 c.kind.as_str(),
-                c.username,
-                c.user_id,
-                c.serial,
-                c.key,
-                c.document_id,
-                c.sha256,
+                &c.username,
+                &c.user_id,
+                &c.serial,
+                &c.key,
+                &c.document_id,
+                &c.sha256,
                 ts(c.created_at),
                 ts(c.expires_at)
             ],
@@ -727,50 +599,47 @@ impl Tx<'_> {
     }
 
     pub fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>> {
-        Ok(self
-            .0
-            .query_row(
-                &format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ?1"),
-                [id],
-                challenge_from_row,
-            )
-            .optional()?)
+        self.query_opt(
+            &format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ?1"),
+            args![id],
+            challenge_from_row,
+        )
     }
 
     /// Open challenges of a normalised username.
     pub fn open_challenges(&self, username: &str) -> Result<Vec<ChallengeRow>> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE username = ?1 AND state = 'open'"
-        ))?;
-        let rows = stmt
-            .query_map([username], challenge_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        self.query(
+            &format!(
+                "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE username = ?1 AND state = 'open'"
+            ),
+            args![username],
+            challenge_from_row,
+        )
     }
 
     /// Closes an open challenge. True if it was open.
     pub fn close_challenge(&self, id: &str) -> Result<bool> {
-        let n = self.0.execute(
+        let n = self.exec(
             "UPDATE challenges SET state = 'closed' WHERE id = ?1 AND state = 'open'",
-            [id],
+            args![id],
         )?;
         Ok(n == 1)
     }
 
     /// Records that this challenge has cost a failure. True the first time.
     pub fn mark_failure_counted(&self, id: &str) -> Result<bool> {
-        let n = self.0.execute(
+        let n = self.exec(
             "UPDATE challenges SET failure_counted = 1 WHERE id = ?1 AND failure_counted = 0",
-            [id],
+            args![id],
         )?;
         Ok(n == 1)
     }
 
     /// Marks an open challenge succeeded. True only for the one caller that flipped it.
     pub fn succeed_challenge(&self, id: &str) -> Result<bool> {
-        let n = self.0.execute(
+        let n = self.exec(
             "UPDATE challenges SET state = 'succeeded' WHERE id = ?1 AND state = 'open'",
-            [id],
+            args![id],
         )?;
         Ok(n == 1)
     }
@@ -783,53 +652,49 @@ impl Tx<'_> {
         user_id: &str,
         now: OffsetDateTime,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
-            params![token_hash, user_id, ts(now)],
+            args![token_hash, user_id, ts(now)],
         )?;
         Ok(())
     }
 
     pub fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRow>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT user_id, created_at, last_seen_at, revoked_at IS NOT NULL
-                 FROM sessions WHERE token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok(SessionRow {
-                        user_id: r.get(0)?,
-                        created_at: from_ts(r.get(1)?)?,
-                        last_seen_at: from_ts(r.get(2)?)?,
-                        revoked: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT user_id, created_at, last_seen_at, revoked_at FROM sessions WHERE token_hash = ?1",
+            args![token_hash],
+            |r| {
+                Ok(SessionRow {
+                    user_id: r.text(0)?,
+                    created_at: r.time(1)?,
+                    last_seen_at: r.time(2)?,
+                    revoked: !r.is_null(3)?,
+                })
+            },
+        )
     }
 
     pub fn touch_session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
-            params![token_hash, ts(now)],
+            args![token_hash, ts(now)],
         )?;
         Ok(())
     }
 
     /// Sets when every live session of a user was last seen (training).
     pub fn set_last_seen_of_user(&self, user_id: &str, at: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE sessions SET last_seen_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-            params![user_id, ts(at)],
+            args![user_id, ts(at)],
         )?;
         Ok(())
     }
 
     pub fn revoke_session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-            params![token_hash, ts(now)],
+            args![token_hash, ts(now)],
         )?;
         Ok(())
     }
@@ -843,42 +708,39 @@ impl Tx<'_> {
         key_hash: &[u8],
         now: OffsetDateTime,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO providers (id, name, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, name, key_hash, ts(now)],
+            args![id, name, key_hash, ts(now)],
         )?;
         Ok(())
     }
 
     /// `(id, name)` of the provider whose key hashes to `key_hash`.
     pub fn provider_by_key_hash(&self, key_hash: &[u8]) -> Result<Option<(String, String)>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT id, name FROM providers WHERE key_hash = ?1",
-                [key_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT id, name FROM providers WHERE key_hash = ?1",
+            args![key_hash],
+            |r| Ok((r.text(0)?, r.text(1)?)),
+        )
     }
 
     // ---- documents ---------------------------------------------------------
 
     pub fn insert_document(&self, d: &DocumentRow) -> Result<()> {
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO documents ({DOCUMENT_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ),
-            params![
-                d.id,
-                d.recipient_id,
-                d.provider_id,
-                d.issuer,
-                d.title,
-                d.content_type,
-                d.content,
-                d.sha256,
+            args![
+                &d.id,
+                &d.recipient_id,
+                &d.provider_id,
+                &d.issuer,
+                &d.title,
+                &d.content_type,
+                &d.content,
+                &d.sha256,
                 d.status.as_str(),
                 ts(d.created_at),
                 d.envelope.as_ref().map(to_json)
@@ -889,26 +751,21 @@ impl Tx<'_> {
 
     /// A user's documents, newest first, without their content.
     pub fn documents_of(&self, user_id: &str) -> Result<Vec<DocumentRow>> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, recipient_id, provider_id, issuer, title, content_type, '', sha256,
+        self.query(
+            "SELECT id, recipient_id, provider_id, issuer, title, content_type, NULL, sha256,
                     status, created_at, NULL
              FROM documents WHERE recipient_id = ?1 ORDER BY created_at DESC, id",
-        )?;
-        let rows = stmt
-            .query_map([user_id], document_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            args![user_id],
+            document_from_row,
+        )
     }
 
     pub fn document(&self, id: &str) -> Result<Option<DocumentRow>> {
-        Ok(self
-            .0
-            .query_row(
-                &format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?1"),
-                [id],
-                document_from_row,
-            )
-            .optional()?)
+        self.query_opt(
+            &format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?1"),
+            args![id],
+            document_from_row,
+        )
     }
 
     /// Moves a pending document to signed or declined. True if it was pending.
@@ -919,11 +776,26 @@ impl Tx<'_> {
         envelope: Option<&Envelope>,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        let n = self.0.execute(
+        let n = self.exec(
             "UPDATE documents SET status = ?2, envelope = ?3, decided_at = ?4
              WHERE id = ?1 AND status = 'pending'",
-            params![id, status.as_str(), envelope.map(to_json), ts(now)],
+            args![id, status.as_str(), envelope.map(to_json), ts(now)],
         )?;
         Ok(n == 1)
+    }
+}
+
+impl Tx<'_> {
+    /// Records `fingerprint` if the database has none yet; whether the
+    /// database's fingerprint is this one.
+    pub fn check_key_fingerprint(&self, fingerprint: &str) -> Result<bool> {
+        self.exec(
+            "INSERT INTO key_check (one, fingerprint) VALUES (1, ?1) ON CONFLICT DO NOTHING",
+            args![fingerprint],
+        )?;
+        let stored = self.query_one("SELECT fingerprint FROM key_check", args![], |r| {
+            r.text(0)
+        })?;
+        Ok(stored == fingerprint)
     }
 }

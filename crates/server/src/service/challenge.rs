@@ -141,7 +141,7 @@ impl Service {
         id: &str,
         owner: Option<&str>,
         code: &Code,
-        on_success: impl FnOnce(&Tx<'_>, &ChallengeRow, OffsetDateTime) -> Result<T>,
+        on_success: impl Fn(&Tx<'_>, &ChallengeRow, OffsetDateTime) -> Result<T>,
     ) -> Result<T> {
         let typed = Code::parse(code.expose()).ok_or(ErrorCode::InvalidRequest)?;
         self.write_outcome(|tx| {

@@ -1184,6 +1184,16 @@ fn validate(
     if too_long(&p.state) || too_long(&p.nonce) {
         return invalid("state or nonce is too long");
     }
+    // RFC 6749 A.5: state is visible ASCII and space; nonce is held to the
+    // same. A control character (NUL above all) could not be stored alike
+    // by both databases, and no client sends one.
+    let visible = |v: &Option<String>| {
+        v.as_deref()
+            .is_none_or(|v| v.bytes().all(|b| (0x20..=0x7e).contains(&b)))
+    };
+    if !visible(&p.state) || !visible(&p.nonce) {
+        return invalid("state and nonce must be visible ASCII characters");
+    }
     let code_challenge = match (
         p.code_challenge.as_deref(),
         p.code_challenge_method.as_deref(),

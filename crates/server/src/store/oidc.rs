@@ -3,109 +3,11 @@
 //! provider's browser sessions and consents. Secrets (codes, tokens, cookie
 //! values, client secrets) are stored only as keyed hashes.
 
-use r2d2_sqlite::rusqlite::{self, params, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::{from_ts, is_unique_violation, json_column, to_json, ts, unreadable, Tx};
-use crate::error::Result;
-
-/// Migration 4: the provider's tables.
-pub(super) const MIGRATION: &str = "
-    CREATE TABLE oidc_keys (
-        kid             TEXT PRIMARY KEY,
-        alg             TEXT NOT NULL CHECK (alg IN ('RS256', 'ES256', 'EdDSA')),
-        sealed_private  BLOB NOT NULL,
-        created_at      INTEGER NOT NULL,
-        retired_at      INTEGER
-    ) STRICT;
-    CREATE TABLE oidc_clients (
-        id              TEXT PRIMARY KEY,
-        name            TEXT NOT NULL,
-        secret_hash     BLOB,
-        redirect_uris   TEXT NOT NULL,
-        post_logout_redirect_uris TEXT NOT NULL,
-        sector          TEXT NOT NULL,
-        id_token_alg    TEXT NOT NULL CHECK (id_token_alg IN ('RS256', 'ES256', 'EdDSA')),
-        created_at      INTEGER NOT NULL
-    ) STRICT;
-    CREATE TABLE oidc_requests (
-        id              TEXT PRIMARY KEY,
-        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
-        redirect_uri    TEXT NOT NULL,
-        scope           TEXT NOT NULL,
-        state           TEXT,
-        nonce           TEXT,
-        code_challenge  TEXT,
-        browser_hash    BLOB NOT NULL,
-        lang            TEXT NOT NULL,
-        login_id        TEXT,
-        user_id         TEXT REFERENCES users(id),
-        auth_time       INTEGER,
-        stage           TEXT NOT NULL CHECK (stage IN ('credentials', 'code', 'consent', 'done')),
-        created_at      INTEGER NOT NULL,
-        expires_at      INTEGER NOT NULL
-    ) STRICT;
-    CREATE TABLE oidc_codes (
-        code_hash       BLOB PRIMARY KEY,
-        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
-        redirect_uri    TEXT NOT NULL,
-        user_id         TEXT NOT NULL REFERENCES users(id),
-        scope           TEXT NOT NULL,
-        nonce           TEXT,
-        code_challenge  TEXT,
-        auth_time       INTEGER NOT NULL,
-        expires_at      INTEGER NOT NULL,
-        used_at         INTEGER
-    ) STRICT, WITHOUT ROWID;
-    CREATE TABLE oidc_tokens (
-        token_hash      BLOB PRIMARY KEY,
-        code_hash       BLOB NOT NULL,
-        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
-        user_id         TEXT NOT NULL REFERENCES users(id),
-        scope           TEXT NOT NULL,
-        expires_at      INTEGER NOT NULL,
-        revoked_at      INTEGER
-    ) STRICT, WITHOUT ROWID;
-    CREATE INDEX oidc_tokens_by_code ON oidc_tokens(code_hash);
-    CREATE TABLE oidc_sessions (
-        cookie_hash     BLOB PRIMARY KEY,
-        user_id         TEXT NOT NULL REFERENCES users(id),
-        auth_time       INTEGER NOT NULL,
-        created_at      INTEGER NOT NULL,
-        last_seen_at    INTEGER NOT NULL,
-        revoked_at      INTEGER
-    ) STRICT, WITHOUT ROWID;
-    CREATE TABLE oidc_consents (
-        user_id         TEXT NOT NULL REFERENCES users(id),
-        client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
-        scope           TEXT NOT NULL,
-        granted_at      INTEGER NOT NULL,
-        PRIMARY KEY (user_id, client_id)
-    ) STRICT, WITHOUT ROWID;
-";
-
-/// Migration 5: clients that authenticate with `private_key_jwt` (their
-/// public keys as a JWKS), the ids of assertions already used, and requests
-/// that asked for consent again (`prompt=consent`).
-pub(super) const MIGRATION_5: &str = "
-    ALTER TABLE oidc_clients ADD COLUMN jwks TEXT;
-    ALTER TABLE oidc_requests ADD COLUMN force_consent INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE oidc_assertions (
-        jti_hash        BLOB PRIMARY KEY,
-        expires_at      INTEGER NOT NULL
-    ) STRICT, WITHOUT ROWID;
-    CREATE INDEX oidc_assertions_by_expiry ON oidc_assertions(expires_at);
-";
-
-/// Migration 6: indexes for the housekeeping that every authorization
-/// request runs (`delete_auth_requests_before`, `purge_oidc`), so it does
-/// not scan whole tables.
-pub(super) const MIGRATION_6: &str = "
-    CREATE INDEX oidc_requests_by_expiry ON oidc_requests(expires_at);
-    CREATE INDEX oidc_codes_by_expiry ON oidc_codes(expires_at);
-    CREATE INDEX oidc_tokens_by_expiry ON oidc_tokens(expires_at);
-    CREATE INDEX oidc_sessions_by_creation ON oidc_sessions(created_at);
-";
+use super::sql::{args, ts, Row};
+use super::{to_json, Tx};
+use crate::error::{Error, Result};
 
 /// A signing key of the provider, its private part sealed under `data.key`.
 #[derive(Debug, Clone)]
@@ -222,51 +124,44 @@ pub struct OpSessionRow {
     pub revoked: bool,
 }
 
-fn opt_ts(value: Option<i64>) -> rusqlite::Result<Option<OffsetDateTime>> {
-    value.map(from_ts).transpose()
-}
-
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
      sector, id_token_alg, created_at, jwks";
 
-fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
+fn client_from_row(r: &Row<'_>) -> Result<ClientRow> {
     Ok(ClientRow {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        secret_hash: r.get(2)?,
-        redirect_uris: json_column(r, 3, "oidc_clients.redirect_uris")?,
-        post_logout_redirect_uris: json_column(r, 4, "oidc_clients.post_logout_redirect_uris")?,
-        sector: r.get(5)?,
-        id_token_alg: r.get(6)?,
-        created_at: from_ts(r.get(7)?)?,
-        jwks: r.get(8)?,
+        id: r.text(0)?,
+        name: r.text(1)?,
+        secret_hash: r.opt_bytes(2)?,
+        redirect_uris: r.json(3, "oidc_clients.redirect_uris")?,
+        post_logout_redirect_uris: r.json(4, "oidc_clients.post_logout_redirect_uris")?,
+        sector: r.text(5)?,
+        id_token_alg: r.text(6)?,
+        created_at: r.time(7)?,
+        jwks: r.opt_text(8)?,
     })
 }
 
 const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, scope, state, nonce, code_challenge, \
      browser_hash, lang, login_id, user_id, auth_time, stage, created_at, expires_at, force_consent";
 
-fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuthRequestRow> {
+fn request_from_row(r: &Row<'_>) -> Result<AuthRequestRow> {
     Ok(AuthRequestRow {
-        id: r.get(0)?,
-        client_id: r.get(1)?,
-        redirect_uri: r.get(2)?,
-        scope: r.get(3)?,
-        state: r.get(4)?,
-        nonce: r.get(5)?,
-        code_challenge: r.get(6)?,
-        browser_hash: r.get(7)?,
-        lang: r.get(8)?,
-        login_id: r.get(9)?,
-        user_id: r.get(10)?,
-        auth_time: opt_ts(r.get(11)?)?,
-        stage: {
-            let text: String = r.get(12)?;
-            Stage::parse(&text).ok_or_else(|| unreadable(12, "oidc_requests.stage"))?
-        },
-        created_at: from_ts(r.get(13)?)?,
-        expires_at: from_ts(r.get(14)?)?,
-        force_consent: r.get(15)?,
+        id: r.text(0)?,
+        client_id: r.text(1)?,
+        redirect_uri: r.text(2)?,
+        scope: r.text(3)?,
+        state: r.opt_text(4)?,
+        nonce: r.opt_text(5)?,
+        code_challenge: r.opt_text(6)?,
+        browser_hash: r.bytes(7)?,
+        lang: r.text(8)?,
+        login_id: r.opt_text(9)?,
+        user_id: r.opt_text(10)?,
+        auth_time: r.opt_time(11)?,
+        stage: Stage::parse(&r.text(12)?).ok_or(Error::Corrupt("oidc_requests.stage"))?,
+        created_at: r.time(13)?,
+        expires_at: r.time(14)?,
+        force_consent: r.flag(15)?,
     })
 }
 
@@ -274,13 +169,13 @@ impl Tx<'_> {
     // ---- signing keys ------------------------------------------------------
 
     pub fn insert_oidc_key(&self, k: &OidcKeyRow) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO oidc_keys (kid, alg, sealed_private, created_at, retired_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                k.kid,
-                k.alg,
-                k.sealed_private,
+            args![
+                &k.kid,
+                &k.alg,
+                &k.sealed_private,
                 ts(k.created_at),
                 k.retired_at.map(ts)
             ],
@@ -290,85 +185,78 @@ impl Tx<'_> {
 
     /// Every key, oldest first.
     pub fn oidc_keys(&self) -> Result<Vec<OidcKeyRow>> {
-        let mut stmt = self.0.prepare_cached(
+        self.query(
             "SELECT kid, alg, sealed_private, created_at, retired_at FROM oidc_keys
              ORDER BY created_at, kid",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(OidcKeyRow {
-                kid: r.get(0)?,
-                alg: r.get(1)?,
-                sealed_private: r.get(2)?,
-                created_at: from_ts(r.get(3)?)?,
-                retired_at: opt_ts(r.get(4)?)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            args![],
+            |r| {
+                Ok(OidcKeyRow {
+                    kid: r.text(0)?,
+                    alg: r.text(1)?,
+                    sealed_private: r.bytes(2)?,
+                    created_at: r.time(3)?,
+                    retired_at: r.opt_time(4)?,
+                })
+            },
+        )
     }
 
     /// Retires every current key of `alg` (a newer one has been added).
     pub fn retire_oidc_keys(&self, alg: &str, except: &str, now: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE oidc_keys SET retired_at = ?3
              WHERE alg = ?1 AND kid <> ?2 AND retired_at IS NULL",
-            params![alg, except, ts(now)],
+            args![alg, except, ts(now)],
         )?;
         Ok(())
     }
 
     /// Deletes keys retired before `before`: no token they signed is valid.
     pub fn delete_oidc_keys_retired_before(&self, before: OffsetDateTime) -> Result<usize> {
-        Ok(self.0.execute(
+        self.exec(
             "DELETE FROM oidc_keys WHERE retired_at IS NOT NULL AND retired_at < ?1",
-            [ts(before)],
-        )?)
+            args![ts(before)],
+        )
     }
 
     // ---- clients -----------------------------------------------------------
 
     /// Inserts a client; `Ok(false)` if the id is taken.
     pub fn insert_client(&self, c: &ClientRow) -> Result<bool> {
-        let result = self.0.execute(
+        let n = self.exec(
             &format!(
                 "INSERT INTO oidc_clients ({CLIENT_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING"
             ),
-            params![
-                c.id,
-                c.name,
-                c.secret_hash,
+            args![
+                &c.id,
+                &c.name,
+                &c.secret_hash,
                 to_json(&c.redirect_uris),
                 to_json(&c.post_logout_redirect_uris),
-                c.sector,
-                c.id_token_alg,
+                &c.sector,
+                &c.id_token_alg,
                 ts(c.created_at),
-                c.jwks
+                &c.jwks
             ],
-        );
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        )?;
+        Ok(n == 1)
     }
 
     pub fn client(&self, id: &str) -> Result<Option<ClientRow>> {
-        Ok(self
-            .0
-            .query_row(
-                &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE id = ?1"),
-                [id],
-                client_from_row,
-            )
-            .optional()?)
+        self.query_opt(
+            &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE id = ?1"),
+            args![id],
+            client_from_row,
+        )
     }
 
     pub fn clients(&self) -> Result<Vec<ClientRow>> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY created_at, id"
-        ))?;
-        let rows = stmt.query_map([], client_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.query(
+            &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY created_at, id"),
+            args![],
+            client_from_row,
+        )
     }
 
     /// Removes a client and everything issued to it; `false` if unknown.
@@ -379,35 +267,34 @@ impl Tx<'_> {
             "oidc_requests",
             "oidc_consents",
         ] {
-            self.0
-                .execute(&format!("DELETE FROM {table} WHERE client_id = ?1"), [id])?;
+            self.exec(
+                &format!("DELETE FROM {table} WHERE client_id = ?1"),
+                args![id],
+            )?;
         }
-        Ok(self
-            .0
-            .execute("DELETE FROM oidc_clients WHERE id = ?1", [id])?
-            == 1)
+        Ok(self.exec("DELETE FROM oidc_clients WHERE id = ?1", args![id])? == 1)
     }
 
     // ---- authorization requests -------------------------------------------
 
     pub fn insert_auth_request(&self, a: &AuthRequestRow) -> Result<()> {
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO oidc_requests ({REQUEST_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             ),
-            params![
-                a.id,
-                a.client_id,
-                a.redirect_uri,
-                a.scope,
-                a.state,
-                a.nonce,
-                a.code_challenge,
-                a.browser_hash,
-                a.lang,
-                a.login_id,
-                a.user_id,
+            args![
+                &a.id,
+                &a.client_id,
+                &a.redirect_uri,
+                &a.scope,
+                &a.state,
+                &a.nonce,
+                &a.code_challenge,
+                &a.browser_hash,
+                &a.lang,
+                &a.login_id,
+                &a.user_id,
                 a.auth_time.map(ts),
                 a.stage.as_str(),
                 ts(a.created_at),
@@ -419,26 +306,23 @@ impl Tx<'_> {
     }
 
     pub fn auth_request(&self, id: &str) -> Result<Option<AuthRequestRow>> {
-        Ok(self
-            .0
-            .query_row(
-                &format!("SELECT {REQUEST_COLUMNS} FROM oidc_requests WHERE id = ?1"),
-                [id],
-                request_from_row,
-            )
-            .optional()?)
+        self.query_opt(
+            &format!("SELECT {REQUEST_COLUMNS} FROM oidc_requests WHERE id = ?1"),
+            args![id],
+            request_from_row,
+        )
     }
 
     /// Writes the request's progress (stage, challenge, citizen, language).
     pub fn update_auth_request(&self, a: &AuthRequestRow) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE oidc_requests SET lang = ?2, login_id = ?3, user_id = ?4, auth_time = ?5,
                  stage = ?6 WHERE id = ?1",
-            params![
-                a.id,
-                a.lang,
-                a.login_id,
-                a.user_id,
+            args![
+                &a.id,
+                &a.lang,
+                &a.login_id,
+                &a.user_id,
                 a.auth_time.map(ts),
                 a.stage.as_str()
             ],
@@ -449,27 +333,27 @@ impl Tx<'_> {
     /// Marks the password step of a request as running; `false` if it is
     /// not at that step or another submission runs it.
     pub fn claim_auth_request(&self, id: &str, claim: &str) -> Result<bool> {
-        Ok(self.0.execute(
+        Ok(self.exec(
             "UPDATE oidc_requests SET login_id = ?2
              WHERE id = ?1 AND stage = 'credentials' AND login_id IS NULL",
-            params![id, claim],
+            args![id, claim],
         )? == 1)
     }
 
     /// Ends a claim that did not lead to a card prompt.
     pub fn release_auth_request(&self, id: &str, claim: &str) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE oidc_requests SET login_id = NULL WHERE id = ?1 AND login_id = ?2",
-            params![id, claim],
+            args![id, claim],
         )?;
         Ok(())
     }
 
     /// Drops requests that ended or expired before `before`.
     pub fn delete_auth_requests_before(&self, before: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "DELETE FROM oidc_requests WHERE expires_at < ?1",
-            [ts(before)],
+            args![ts(before)],
         )?;
         Ok(())
     }
@@ -477,18 +361,18 @@ impl Tx<'_> {
     // ---- codes and tokens --------------------------------------------------
 
     pub fn insert_auth_code(&self, c: &AuthCodeRow) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO oidc_codes (code_hash, client_id, redirect_uri, user_id, scope, nonce,
                  code_challenge, auth_time, expires_at, used_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
-            params![
-                c.code_hash,
-                c.client_id,
-                c.redirect_uri,
-                c.user_id,
-                c.scope,
-                c.nonce,
-                c.code_challenge,
+            args![
+                &c.code_hash,
+                &c.client_id,
+                &c.redirect_uri,
+                &c.user_id,
+                &c.scope,
+                &c.nonce,
+                &c.code_challenge,
                 ts(c.auth_time),
                 ts(c.expires_at)
             ],
@@ -497,37 +381,34 @@ impl Tx<'_> {
     }
 
     pub fn auth_code(&self, code_hash: &[u8]) -> Result<Option<AuthCodeRow>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge,
-                        auth_time, expires_at, used_at IS NOT NULL
-                 FROM oidc_codes WHERE code_hash = ?1",
-                [code_hash],
-                |r| {
-                    Ok(AuthCodeRow {
-                        code_hash: r.get(0)?,
-                        client_id: r.get(1)?,
-                        redirect_uri: r.get(2)?,
-                        user_id: r.get(3)?,
-                        scope: r.get(4)?,
-                        nonce: r.get(5)?,
-                        code_challenge: r.get(6)?,
-                        auth_time: from_ts(r.get(7)?)?,
-                        expires_at: from_ts(r.get(8)?)?,
-                        used: r.get(9)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge,
+                    auth_time, expires_at, used_at
+             FROM oidc_codes WHERE code_hash = ?1",
+            args![code_hash],
+            |r| {
+                Ok(AuthCodeRow {
+                    code_hash: r.bytes(0)?,
+                    client_id: r.text(1)?,
+                    redirect_uri: r.text(2)?,
+                    user_id: r.text(3)?,
+                    scope: r.text(4)?,
+                    nonce: r.opt_text(5)?,
+                    code_challenge: r.opt_text(6)?,
+                    auth_time: r.time(7)?,
+                    expires_at: r.time(8)?,
+                    used: !r.is_null(9)?,
+                })
+            },
+        )
     }
 
     /// Marks a code used; `false` if it already was (of two racing
     /// exchanges exactly one gets `true`).
     pub fn use_auth_code(&self, code_hash: &[u8], now: OffsetDateTime) -> Result<bool> {
-        Ok(self.0.execute(
+        Ok(self.exec(
             "UPDATE oidc_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
-            params![code_hash, ts(now)],
+            args![code_hash, ts(now)],
         )? == 1)
     }
 
@@ -537,15 +418,15 @@ impl Tx<'_> {
         code_hash: &[u8],
         t: &AccessTokenRow,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO oidc_tokens (token_hash, code_hash, client_id, user_id, scope, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
+            args![
                 token_hash,
                 code_hash,
-                t.client_id,
-                t.user_id,
-                t.scope,
+                &t.client_id,
+                &t.user_id,
+                &t.scope,
                 ts(t.expires_at)
             ],
         )?;
@@ -553,31 +434,28 @@ impl Tx<'_> {
     }
 
     pub fn access_token(&self, token_hash: &[u8]) -> Result<Option<AccessTokenRow>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT client_id, user_id, scope, expires_at, revoked_at IS NOT NULL
-                 FROM oidc_tokens WHERE token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok(AccessTokenRow {
-                        client_id: r.get(0)?,
-                        user_id: r.get(1)?,
-                        scope: r.get(2)?,
-                        expires_at: from_ts(r.get(3)?)?,
-                        revoked: r.get(4)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT client_id, user_id, scope, expires_at, revoked_at
+             FROM oidc_tokens WHERE token_hash = ?1",
+            args![token_hash],
+            |r| {
+                Ok(AccessTokenRow {
+                    client_id: r.text(0)?,
+                    user_id: r.text(1)?,
+                    scope: r.text(2)?,
+                    expires_at: r.time(3)?,
+                    revoked: !r.is_null(4)?,
+                })
+            },
+        )
     }
 
     /// Revokes every token issued for a code (the code was replayed).
     pub fn revoke_tokens_of_code(&self, code_hash: &[u8], now: OffsetDateTime) -> Result<usize> {
-        Ok(self.0.execute(
+        self.exec(
             "UPDATE oidc_tokens SET revoked_at = ?2 WHERE code_hash = ?1 AND revoked_at IS NULL",
-            params![code_hash, ts(now)],
-        )?)
+            args![code_hash, ts(now)],
+        )
     }
 
     /// Records a client assertion's id; `false` if it was seen before (a
@@ -588,19 +466,15 @@ impl Tx<'_> {
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        self.0.execute(
+        self.exec(
             "DELETE FROM oidc_assertions WHERE expires_at < ?1",
-            [ts(now)],
+            args![ts(now)],
         )?;
-        let inserted = self.0.execute(
-            "INSERT INTO oidc_assertions (jti_hash, expires_at) VALUES (?1, ?2)",
-            params![jti_hash, ts(expires_at)],
-        );
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.exec(
+            "INSERT INTO oidc_assertions (jti_hash, expires_at) VALUES (?1, ?2)
+             ON CONFLICT DO NOTHING",
+            args![jti_hash, ts(expires_at)],
+        )? == 1)
     }
 
     // ---- the provider's browser sessions and consents ---------------------
@@ -611,55 +485,52 @@ impl Tx<'_> {
         user_id: &str,
         auth_time: OffsetDateTime,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO oidc_sessions (cookie_hash, user_id, auth_time, created_at, last_seen_at)
              VALUES (?1, ?2, ?3, ?3, ?3)",
-            params![cookie_hash, user_id, ts(auth_time)],
+            args![cookie_hash, user_id, ts(auth_time)],
         )?;
         Ok(())
     }
 
     pub fn op_session(&self, cookie_hash: &[u8]) -> Result<Option<OpSessionRow>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT user_id, auth_time, created_at, last_seen_at, revoked_at IS NOT NULL
-                 FROM oidc_sessions WHERE cookie_hash = ?1",
-                [cookie_hash],
-                |r| {
-                    Ok(OpSessionRow {
-                        user_id: r.get(0)?,
-                        auth_time: from_ts(r.get(1)?)?,
-                        created_at: from_ts(r.get(2)?)?,
-                        last_seen_at: from_ts(r.get(3)?)?,
-                        revoked: r.get(4)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT user_id, auth_time, created_at, last_seen_at, revoked_at
+             FROM oidc_sessions WHERE cookie_hash = ?1",
+            args![cookie_hash],
+            |r| {
+                Ok(OpSessionRow {
+                    user_id: r.text(0)?,
+                    auth_time: r.time(1)?,
+                    created_at: r.time(2)?,
+                    last_seen_at: r.time(3)?,
+                    revoked: !r.is_null(4)?,
+                })
+            },
+        )
     }
 
     pub fn touch_op_session(&self, cookie_hash: &[u8], now: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE oidc_sessions SET last_seen_at = ?2 WHERE cookie_hash = ?1",
-            params![cookie_hash, ts(now)],
+            args![cookie_hash, ts(now)],
         )?;
         Ok(())
     }
 
     pub fn revoke_op_session(&self, cookie_hash: &[u8], now: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE oidc_sessions SET revoked_at = ?2 WHERE cookie_hash = ?1 AND revoked_at IS NULL",
-            params![cookie_hash, ts(now)],
+            args![cookie_hash, ts(now)],
         )?;
         Ok(())
     }
 
     /// Ends every provider session of a citizen.
     pub fn revoke_op_sessions_of_user(&self, user_id: &str, now: OffsetDateTime) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE oidc_sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-            params![user_id, ts(now)],
+            args![user_id, ts(now)],
         )?;
         Ok(())
     }
@@ -672,31 +543,28 @@ impl Tx<'_> {
         codes_before: OffsetDateTime,
         sessions_before: OffsetDateTime,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "DELETE FROM oidc_codes WHERE expires_at < ?1",
-            [ts(codes_before)],
+            args![ts(codes_before)],
         )?;
-        self.0.execute(
+        self.exec(
             "DELETE FROM oidc_tokens WHERE expires_at < ?1",
-            [ts(codes_before)],
+            args![ts(codes_before)],
         )?;
-        self.0.execute(
+        self.exec(
             "DELETE FROM oidc_sessions WHERE created_at < ?1",
-            [ts(sessions_before)],
+            args![ts(sessions_before)],
         )?;
         Ok(())
     }
 
     /// The scopes the citizen already agreed to share with the client.
     pub fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<String>> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT scope FROM oidc_consents WHERE user_id = ?1 AND client_id = ?2",
-                params![user_id, client_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.query_opt(
+            "SELECT scope FROM oidc_consents WHERE user_id = ?1 AND client_id = ?2",
+            args![user_id, client_id],
+            |r| r.text(0),
+        )
     }
 
     pub fn grant_consent(
@@ -706,11 +574,11 @@ impl Tx<'_> {
         scope: &str,
         now: OffsetDateTime,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO oidc_consents (user_id, client_id, scope, granted_at)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (user_id, client_id) DO UPDATE SET scope = ?3, granted_at = ?4",
-            params![user_id, client_id, scope, ts(now)],
+            args![user_id, client_id, scope, ts(now)],
         )?;
         Ok(())
     }
