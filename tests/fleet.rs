@@ -86,7 +86,11 @@ impl Fleet {
             &[],
             "",
         );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // One certificate for every instance, as an operator would deploy.
         let tls = dir.path().join("tls");
         std::fs::create_dir_all(&tls).unwrap();
@@ -208,7 +212,10 @@ impl Fleet {
         for _ in 0..100 {
             let ready = self
                 .http
-                .get(format!("https://localhost:{}/health/ready", self.balancer_port))
+                .get(format!(
+                    "https://localhost:{}/health/ready",
+                    self.balancer_port
+                ))
                 .send()
                 .await
                 .is_ok_and(|r| r.status() == StatusCode::OK);
@@ -307,11 +314,7 @@ impl Fleet {
         Citizen {
             username: username.to_owned(),
             serial: card.serial,
-            codes: card
-                .codes
-                .into_iter()
-                .map(|p| (p.key, p.code))
-                .collect(),
+            codes: card.codes.into_iter().map(|p| (p.key, p.code)).collect(),
         }
     }
 

@@ -91,7 +91,10 @@ async fn the_same_login_code_succeeds_once_across_two_instances() {
             json!({"code": citizen.code(&key)}),
         )
         .await;
-        let won: Vec<_> = answers.iter().filter(|(s, _)| *s == StatusCode::OK).collect();
+        let won: Vec<_> = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::OK)
+            .collect();
         assert_eq!(won.len(), 1, "round {round}: {answers:?}");
         assert!(won[0].1["token"].is_string());
         for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
@@ -102,13 +105,13 @@ async fn the_same_login_code_succeeds_once_across_two_instances() {
             );
         }
     }
-    let served = [
-        fleet.served(0, "/code"),
-        fleet.served(1, "/code"),
-    ];
+    let served = [fleet.served(0, "/code"), fleet.served(1, "/code")];
     eprintln!("code answers served by each instance: {served:?}");
     assert_eq!(served[0] + served[1], 200 * CONCURRENT);
-    assert!(served.iter().all(|&n| n > 200 * CONCURRENT / 4), "{served:?}");
+    assert!(
+        served.iter().all(|&n| n > 200 * CONCURRENT / 4),
+        "{served:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -146,12 +149,18 @@ async fn the_same_signing_code_succeeds_once_across_two_instances() {
         assert_eq!(status, StatusCode::OK, "{ch}");
         let answers = all_at_once(
             &fleet,
-            fleet.url(&format!("/signatures/{}/code", ch["sign_id"].as_str().unwrap())),
+            fleet.url(&format!(
+                "/signatures/{}/code",
+                ch["sign_id"].as_str().unwrap()
+            )),
             Some(token.clone()),
             json!({"code": citizen.code(ch["key"].as_str().unwrap())}),
         )
         .await;
-        let won: Vec<_> = answers.iter().filter(|(s, _)| *s == StatusCode::OK).collect();
+        let won: Vec<_> = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::OK)
+            .collect();
         assert_eq!(won.len(), 1, "round {round}: {answers:?}");
         assert!(envelopes.insert(won[0].1["envelope"].to_string()));
         for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
@@ -187,7 +196,9 @@ async fn wrong_codes_on_both_instances_are_counted_without_a_lost_update() {
         .collect();
     let waiting = answers
         .iter()
-        .filter(|(s, b)| *s == StatusCode::TOO_MANY_REQUESTS && error_code(b) == "too_many_attempts")
+        .filter(|(s, b)| {
+            *s == StatusCode::TOO_MANY_REQUESTS && error_code(b) == "too_many_attempts"
+        })
         .count();
     assert_eq!(invalid.len() + waiting, CONCURRENT, "{answers:?}");
     let failures = fleet.query("SELECT failures::text FROM throttle WHERE username = 'anna'");
@@ -195,14 +206,22 @@ async fn wrong_codes_on_both_instances_are_counted_without_a_lost_update() {
     // Every wrong answer that was judged is counted, and no more.
     assert_eq!(counted, invalid.len());
     // The wait starts exactly at the fifth failure: five judged, each with
-    // one attempt fewer left, and every later answer told to wait.
-    assert_eq!(invalid.len(), kodekort_server::lockout::FREE_FAILURES as usize);
+    // the attempts left after it (the fifth: those left before the lock),
+    // and every later answer told to wait.
+    assert_eq!(
+        invalid.len(),
+        kodekort_server::lockout::FREE_FAILURES as usize
+    );
     let mut left: Vec<u64> = invalid
         .iter()
         .map(|(_, b)| b["error"]["attempts_left"].as_u64().unwrap())
         .collect();
     left.sort();
-    assert_eq!(left, [0, 1, 2, 3, 4]);
+    let mut expected: Vec<u64> = (1..=kodekort_server::lockout::FREE_FAILURES)
+        .map(|n| kodekort_server::lockout::attempts_left(n).into())
+        .collect();
+    expected.sort();
+    assert_eq!(left, expected);
     // The right code now waits too, on either instance.
     for i in 0..2 {
         let (status, body) = fleet
@@ -212,7 +231,10 @@ async fn wrong_codes_on_both_instances_are_counted_without_a_lost_update() {
                 &json!({"code": citizen.code(&key)}),
             )
             .await;
-        assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"));
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+        );
     }
 }
 
@@ -233,7 +255,10 @@ async fn a_session_from_one_instance_is_valid_on_the_other_and_health_answers() 
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = fleet
         .post(
-            &fleet.direct_url(0, &format!("/login/{}/code", body["login_id"].as_str().unwrap())),
+            &fleet.direct_url(
+                0,
+                &format!("/login/{}/code", body["login_id"].as_str().unwrap()),
+            ),
             None,
             &json!({"code": citizen.code(body["key"].as_str().unwrap())}),
         )
@@ -244,12 +269,18 @@ async fn a_session_from_one_instance_is_valid_on_the_other_and_health_answers() 
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["username"], "anna");
     // Logged out on instance 1: refused on instance 0.
-    let (status, _) = fleet.post(&fleet.direct_url(1, "/logout"), Some(token), &Value::Null).await;
+    let (status, _) = fleet
+        .post(&fleet.direct_url(1, "/logout"), Some(token), &Value::Null)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = fleet.get(&fleet.direct_url(0, "/me"), Some(token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 
-    for port in [fleet.instances[0].port, fleet.instances[1].port, fleet.balancer_port] {
+    for port in [
+        fleet.instances[0].port,
+        fleet.instances[1].port,
+        fleet.balancer_port,
+    ] {
         for (path, status) in [("live", "live"), ("ready", "ready")] {
             let resp = fleet
                 .http
@@ -309,7 +340,10 @@ async fn citizen_load(
             };
             assert_eq!(status, StatusCode::OK, "{body}");
             let key = body["key"].as_str().unwrap().to_owned();
-            let url = fleet.url(&format!("/login/{}/code", body["login_id"].as_str().unwrap()));
+            let url = fleet.url(&format!(
+                "/login/{}/code",
+                body["login_id"].as_str().unwrap()
+            ));
             if let Ok((status, body)) = fleet
                 .try_post(&url, None, &json!({"code": citizen.code(&key)}))
                 .await
@@ -341,7 +375,10 @@ async fn citizen_load(
         }
         assert_eq!(status, StatusCode::OK, "{ch}");
         let key = ch["key"].as_str().unwrap().to_owned();
-        let url = fleet.url(&format!("/signatures/{}/code", ch["sign_id"].as_str().unwrap()));
+        let url = fleet.url(&format!(
+            "/signatures/{}/code",
+            ch["sign_id"].as_str().unwrap()
+        ));
         if let Ok((status, signed)) = fleet
             .try_post(&url, Some(&session), &json!({"code": citizen.code(&key)}))
             .await
@@ -418,7 +455,9 @@ async fn an_instance_killed_mid_load_loses_nothing_it_acknowledged() {
             let row = fleet.query(&format!(
                 "SELECT status, envelope FROM documents WHERE id = '{id}'"
             ));
-            let stored: Option<Value> = row[0][1].as_deref().map(|e| serde_json::from_str(e).unwrap());
+            let stored: Option<Value> = row[0][1]
+                .as_deref()
+                .map(|e| serde_json::from_str(e).unwrap());
             if row[0][0].as_deref() != Some("signed") || stored.as_ref() != Some(envelope) {
                 lost += 1;
             }
@@ -441,7 +480,10 @@ async fn an_instance_killed_mid_load_loses_nothing_it_acknowledged() {
          {lost} lost, {double_spent} double-spent; {after_kill} succeeded after the kill"
     );
     assert_eq!((lost, double_spent), (0, 0));
-    assert!(after_kill > 0, "the load did not carry on through the other instance");
+    assert!(
+        after_kill > 0,
+        "the load did not carry on through the other instance"
+    );
     // Every document ends signed; those not acknowledged were signed by an
     // answer whose reply died with the instance.
     let signed = fleet.query("SELECT count(*)::text FROM documents WHERE status = 'signed'");
@@ -459,7 +501,9 @@ async fn sigterm_drains_finishes_what_is_in_flight_and_exits() {
         return;
     };
     let fleet = Arc::new(fleet);
-    let citizens: Vec<_> = (0..4).map(|i| fleet.add_citizen(&format!("c{i}"))).collect();
+    let citizens: Vec<_> = (0..4)
+        .map(|i| fleet.add_citizen(&format!("c{i}")))
+        .collect();
     let mut set = JoinSet::new();
     for citizen in &citizens {
         let (fleet, username) = (fleet.clone(), citizen.username.clone());
@@ -478,7 +522,10 @@ async fn sigterm_drains_finishes_what_is_in_flight_and_exits() {
     // Not ready at once, so the balancer stops sending new requests…
     let resp = fleet
         .http
-        .get(format!("https://localhost:{}/health/ready", fleet.instances[0].port))
+        .get(format!(
+            "https://localhost:{}/health/ready",
+            fleet.instances[0].port
+        ))
         .send()
         .await
         .unwrap();
@@ -575,21 +622,20 @@ async fn readiness_follows_the_database() {
         key_dir: None,
     };
     let service = tokio::task::spawn_blocking(move || {
-        kodekort_server::Service::open_with(
-            &setup,
-            Arc::new(kodekort_server::SystemClock),
-        )
+        kodekort_server::Service::open_with(&setup, Arc::new(kodekort_server::SystemClock))
     })
     .await
     .unwrap()
     .unwrap();
-    let tls = kodekort_server::tls::server_config(&kodekort_server::tls::CertSource::DevelopmentCa {
-        data_dir: dir.path().to_path_buf(),
-    })
-    .unwrap();
-    let running = kodekort_server::api::start("127.0.0.1:0".parse().unwrap(), tls, Arc::new(service))
-        .await
+    let tls =
+        kodekort_server::tls::server_config(&kodekort_server::tls::CertSource::DevelopmentCa {
+            data_dir: dir.path().to_path_buf(),
+        })
         .unwrap();
+    let running =
+        kodekort_server::api::start("127.0.0.1:0".parse().unwrap(), tls, Arc::new(service))
+            .await
+            .unwrap();
     let http = kodekort_tests::pinned_client(&kodekort_server::tls::ca_pem(dir.path()));
     let health = |path: &'static str| {
         let (http, port) = (http.clone(), running.addr.port());
@@ -600,14 +646,20 @@ async fn readiness_follows_the_database() {
                 .await
                 .unwrap();
             let status = resp.status();
-            (status, resp.json::<Value>().await.unwrap()["status"].clone())
+            (
+                status,
+                resp.json::<Value>().await.unwrap()["status"].clone(),
+            )
         }
     };
     assert_eq!(health("ready").await, (StatusCode::OK, json!("ready")));
     forwarder.cut();
     assert_eq!(
         health("ready").await,
-        (StatusCode::SERVICE_UNAVAILABLE, json!("database_unavailable"))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!("database_unavailable")
+        )
     );
     // Alive all the same: a restart would not bring the database back.
     assert_eq!(health("live").await, (StatusCode::OK, json!("live")));

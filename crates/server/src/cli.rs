@@ -17,10 +17,10 @@ use crate::card::NewCard;
 use crate::card_pdf::{self, Size};
 use crate::clock::SystemClock;
 use crate::error::Error;
+use crate::keys::Keys;
 use crate::listener::{self, Limits};
 use crate::oidc::signing::Alg;
 use crate::oidc::Issuer;
-use crate::keys::Keys;
 use crate::service::{KeyInfo, NewClient, Service, Setup};
 use crate::store::{DatabaseUrl, Store};
 use crate::tls::{self, CertSource};
@@ -539,11 +539,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let setup = args.data.setup();
     tracing::info!(database = %setup.database(), "opening the database");
     // Blocking (the PostgreSQL client runs its own event loop).
-    let service = tokio::task::spawn_blocking(move || {
-        Service::open_with(&setup, Arc::new(SystemClock))
-    })
-    .await
-    .map_err(|e| Error::Task(e.to_string()))??;
+    let service =
+        tokio::task::spawn_blocking(move || Service::open_with(&setup, Arc::new(SystemClock)))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
     let service = Arc::new(service);
     let source = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => CertSource::Files { cert, key },

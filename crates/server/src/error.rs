@@ -67,8 +67,10 @@ pub enum Error {
     #[error("{} is missing: create the keys once with `kodekort-server keys init --key-dir DIR`, \
              and give every instance that directory", .0.display())]
     MissingKey(PathBuf),
-    #[error("these keys are not the ones this database was first used with (another key \
-             directory?); every instance must load the same keys")]
+    #[error(
+        "these keys are not the ones this database was first used with (another key \
+             directory?); every instance must load the same keys"
+    )]
     KeysDiffer,
     #[error("TLS set-up: {0}")]
     Tls(String),

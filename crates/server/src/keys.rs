@@ -93,8 +93,8 @@ impl Keys {
     /// if any one differs. Kept in the database, so an instance started
     /// with other keys refuses to run instead of failing every login.
     pub fn fingerprint(&self) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.data.as_ref())
-            .expect("any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.data.as_ref()).expect("any key length");
         mac.update(b"kodekort key fingerprint v1");
         mac.update(self.root.verifying_key().as_bytes());
         mac.update(&self.keyed_hash("key-fingerprint", &[]));
@@ -248,7 +248,10 @@ mod tests {
         let loaded = Keys::load(&dir).unwrap();
         assert_eq!(made.fingerprint(), loaded.fingerprint());
         let other = fresh_dir("other-keys");
-        assert_ne!(Keys::create(&other).unwrap().fingerprint(), made.fingerprint());
+        assert_ne!(
+            Keys::create(&other).unwrap().fingerprint(),
+            made.fingerprint()
+        );
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&other).unwrap();
     }

@@ -50,7 +50,7 @@ pub enum Database {
 /// only the host, port and database.
 #[derive(Clone)]
 pub struct DatabaseUrl {
-    config: ::postgres::Config,
+    config: Box<::postgres::Config>,
 }
 
 impl DatabaseUrl {
@@ -58,7 +58,9 @@ impl DatabaseUrl {
     pub fn parse(text: &str) -> Option<DatabaseUrl> {
         let config: ::postgres::Config = text.parse().ok()?;
         config.get_dbname()?;
-        Some(DatabaseUrl { config })
+        Some(DatabaseUrl {
+            config: Box::new(config),
+        })
     }
 
     pub(crate) fn config(&self) -> &::postgres::Config {
@@ -330,8 +332,7 @@ fn document_from_row(r: &Row<'_>) -> Result<DocumentRow> {
         content_type: r.text(5)?,
         content: r.opt_text(6)?.unwrap_or_default(),
         sha256: r.text(7)?,
-        status: DocumentStatus::parse(&r.text(8)?)
-            .ok_or(Error::Corrupt("documents.status"))?,
+        status: DocumentStatus::parse(&r.text(8)?).ok_or(Error::Corrupt("documents.status"))?,
         created_at: r.time(9)?,
         envelope: if r.is_null(10)? {
             None
@@ -793,9 +794,7 @@ impl Tx<'_> {
             "INSERT INTO key_check (one, fingerprint) VALUES (1, ?1) ON CONFLICT DO NOTHING",
             args![fingerprint],
         )?;
-        let stored = self.query_one("SELECT fingerprint FROM key_check", args![], |r| {
-            r.text(0)
-        })?;
+        let stored = self.query_one("SELECT fingerprint FROM key_check", args![], |r| r.text(0))?;
         Ok(stored == fingerprint)
     }
 }

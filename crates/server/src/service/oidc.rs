@@ -664,7 +664,7 @@ impl Service {
             if request.login_id.as_deref() != Some(claim.as_str()) {
                 return self.view(tx, &request, browser, None);
             }
-            match outcome {
+            match &outcome {
                 Ok(challenge) => {
                     request.login_id = Some(challenge.login_id.clone());
                     request.stage = Stage::Code;
@@ -683,7 +683,7 @@ impl Service {
                 Err(refused) => {
                     tx.release_auth_request(id, &claim)?;
                     request.login_id = None;
-                    let mut next = self.view(tx, &request, browser, Some(refused))?;
+                    let mut next = self.view(tx, &request, browser, Some(refused.clone()))?;
                     if let Next::Show(view) = &mut next {
                         view.username = Some(username.chars().take(64).collect());
                     }
@@ -786,7 +786,7 @@ impl Service {
                     request.auth_time = None;
                     tx.update_auth_request(&request)?;
                 }
-                let said = at_this_prompt.then_some(refused);
+                let said = at_this_prompt.then(|| refused.clone());
                 Ok(self.view(tx, &request, browser, said)?.into())
             }),
             Err(other) => Err(other),

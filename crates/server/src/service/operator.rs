@@ -76,8 +76,10 @@ impl Service {
             // Guesses at this name from before the account existed were
             // against nobody: the new account starts with a clean count.
             tx.reset_failures(&username)?;
-            match card {
-                Some(card) if self.insert_card(tx, &id, CardLife::Active, now, &card)? => Ok(card),
+            match &card {
+                Some(card) if self.insert_card(tx, &id, CardLife::Active, now, card)? => {
+                    Ok(card.clone())
+                }
                 Some(_) => Err(Error::Corrupt("the given card's serial is taken")),
                 None => self.insert_new_card(tx, &id, CardLife::Active, now),
             }

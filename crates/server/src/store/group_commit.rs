@@ -61,7 +61,9 @@ impl GroupCommit {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if state.failed {
-                return Err(Error::Corrupt("the database's log could not be synced to disk"));
+                return Err(Error::Corrupt(
+                    "the database's log could not be synced to disk",
+                ));
             }
             if state.durable >= seq {
                 return Ok(());
@@ -81,10 +83,7 @@ impl GroupCommit {
                 self.synced.notify_all();
                 continue;
             }
-            state = self
-                .synced
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+            state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 

@@ -41,8 +41,28 @@ struct Manager {
 }
 
 pub(super) struct Connection {
-    client: postgres::Client,
+    /// Always `Some` until dropped.
+    client: Option<postgres::Client>,
     statements: Statements,
+}
+
+impl Connection {
+    fn client(&mut self) -> &mut postgres::Client {
+        self.client.as_mut().expect("an open connection")
+    }
+}
+
+impl Drop for Connection {
+    /// Closing the client runs its own event loop, which panics on a thread
+    /// of an async runtime, where the last `Service` is often dropped (at a
+    /// server's end, a test's). There it is closed on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(client));
+            }
+        }
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -51,17 +71,17 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> std::result::Result<Connection, postgres::Error> {
         Ok(Connection {
-            client: self.config.connect(NoTls)?,
+            client: Some(self.config.connect(NoTls)?),
             statements: HashMap::new(),
         })
     }
 
     fn is_valid(&self, conn: &mut Connection) -> std::result::Result<(), postgres::Error> {
-        conn.client.simple_query("").map(drop)
+        conn.client().simple_query("").map(drop)
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
-        conn.client.is_closed()
+        conn.client().is_closed()
     }
 }
 
@@ -102,7 +122,7 @@ impl PgStore {
 
     fn migrate(&self) -> Result<()> {
         let mut conn = self.connection()?;
-        let mut tx = conn.client.transaction()?;
+        let mut tx = conn.client().transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS kodekort_schema (
@@ -135,7 +155,7 @@ impl PgStore {
     pub fn schema_version(&self) -> Result<i64> {
         let mut conn = self.connection()?;
         Ok(conn
-            .client
+            .client()
             .query_one("SELECT version FROM kodekort_schema", &[])?
             .get(0))
     }
@@ -164,6 +184,8 @@ impl PgStore {
         let mut conn = self.connection()?;
         let Connection { client, statements } = &mut *conn;
         let tx = client
+            .as_mut()
+            .expect("an open connection")
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
@@ -180,6 +202,8 @@ impl PgStore {
 fn attempt<T>(conn: &mut Connection, f: &impl Fn(&Tx<'_>) -> Result<T>) -> Result<T> {
     let Connection { client, statements } = conn;
     let tx = client
+        .as_mut()
+        .expect("an open connection")
         .build_transaction()
         .isolation_level(IsolationLevel::Serializable)
         .start()?;
@@ -307,7 +331,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ",
 ];
 
-
 /// Migration 4: the provider's tables.
 const OIDC: &str = "
     CREATE TABLE oidc_keys (
@@ -406,7 +429,6 @@ const OIDC_INDEXES: &str = "
     CREATE INDEX oidc_sessions_by_creation ON oidc_sessions(created_at);
 ";
 
-
 /// Migration 7: the app links.
 const OIDC_APP_LINKS: &str = "
     CREATE TABLE oidc_app_links (
@@ -419,11 +441,13 @@ const OIDC_APP_LINKS: &str = "
     );
 ";
 
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn both_dialects_have_every_migration() {
-        assert_eq!(super::MIGRATIONS.len(), super::super::sqlite::MIGRATIONS.len());
+        assert_eq!(
+            super::MIGRATIONS.len(),
+            super::super::sqlite::MIGRATIONS.len()
+        );
     }
 }

@@ -157,7 +157,8 @@ pub(crate) enum Row<'r> {
 
 impl Row<'_> {
     pub fn text(&self, i: usize) -> Result<String> {
-        self.opt_text(i)?.ok_or(Error::Corrupt("a required text column is empty"))
+        self.opt_text(i)?
+            .ok_or(Error::Corrupt("a required text column is empty"))
     }
 
     pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
@@ -370,7 +371,9 @@ impl<'a> Tx<'a> {
     ) -> Result<Option<T>> {
         let mut map = Some(map);
         let mut rows = self.query(sql, args, |row| {
-            let map = map.take().ok_or(Error::Corrupt("a key matched several rows"))?;
+            let map = map
+                .take()
+                .ok_or(Error::Corrupt("a key matched several rows"))?;
             map(row)
         })?;
         Ok(rows.pop())

@@ -105,7 +105,8 @@ impl SqliteStore {
     pub fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        f(&Tx::sqlite(&tx))
+        let out = f(&Tx::sqlite(&tx));
+        out
     }
 }
 
@@ -332,4 +333,3 @@ const OIDC_APP_LINKS: &str = "
         opened_at       INTEGER
     ) STRICT, WITHOUT ROWID;
 ";
-
