@@ -19,20 +19,24 @@ fn main() {
         Ok(commit) if !commit.is_empty() => Some(commit),
         _ => {
             // Build again when HEAD moves: HEAD itself, the branch it names,
-            // and packed-refs (where a branch's ref may live instead).
-            for path in ["HEAD", "packed-refs"] {
+            // and packed-refs (where a branch's ref may live instead). Only
+            // files that exist: cargo counts a missing one as changed, which
+            // rebuilt this crate on every command (a fresh clone, or one
+            // whose refs are all loose, has no packed-refs). When a ref
+            // moves between the two, the file it leaves changes too.
+            let watch = |path: &str| {
                 if let Some(file) =
                     git(&["rev-parse", "--path-format=absolute", "--git-path", path])
                 {
-                    println!("cargo:rerun-if-changed={file}");
+                    if std::path::Path::new(&file).exists() {
+                        println!("cargo:rerun-if-changed={file}");
+                    }
                 }
-            }
+            };
+            watch("HEAD");
+            watch("packed-refs");
             if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-                if let Some(file) =
-                    git(&["rev-parse", "--path-format=absolute", "--git-path", &branch])
-                {
-                    println!("cargo:rerun-if-changed={file}");
-                }
+                watch(&branch);
             }
             git(&["rev-parse", "--short=12", "HEAD"])
         }
