@@ -72,6 +72,24 @@ fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
 
+/// Of concurrent answers with one code: exactly one succeeded, and every
+/// other was told the prompt was already answered. The winner's body.
+fn exactly_one_won(round: usize, answers: &[(StatusCode, Value)]) -> Value {
+    let won: Vec<_> = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .collect();
+    assert_eq!(won.len(), 1, "round {round}: {answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_eq!(
+            (*status, error_code(body)),
+            (StatusCode::CONFLICT, "challenge_used"),
+            "round {round}"
+        );
+    }
+    won[0].1.clone()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_login_code_succeeds_once_across_two_instances() {
     let Some(fleet) = Fleet::start(2).await else {
@@ -91,19 +109,8 @@ async fn the_same_login_code_succeeds_once_across_two_instances() {
             json!({"code": citizen.code(&key)}),
         )
         .await;
-        let won: Vec<_> = answers
-            .iter()
-            .filter(|(s, _)| *s == StatusCode::OK)
-            .collect();
-        assert_eq!(won.len(), 1, "round {round}: {answers:?}");
-        assert!(won[0].1["token"].is_string());
-        for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
-            assert_eq!(
-                (*status, error_code(body)),
-                (StatusCode::CONFLICT, "challenge_used"),
-                "round {round}"
-            );
-        }
+        let won = exactly_one_won(round, &answers);
+        assert!(won["token"].is_string());
     }
     let served = [fleet.served(0, "/code"), fleet.served(1, "/code")];
     eprintln!("code answers served by each instance: {served:?}");
@@ -157,19 +164,8 @@ async fn the_same_signing_code_succeeds_once_across_two_instances() {
             json!({"code": citizen.code(ch["key"].as_str().unwrap())}),
         )
         .await;
-        let won: Vec<_> = answers
-            .iter()
-            .filter(|(s, _)| *s == StatusCode::OK)
-            .collect();
-        assert_eq!(won.len(), 1, "round {round}: {answers:?}");
-        assert!(envelopes.insert(won[0].1["envelope"].to_string()));
-        for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
-            assert_eq!(
-                (*status, error_code(body)),
-                (StatusCode::CONFLICT, "challenge_used"),
-                "round {round}"
-            );
-        }
+        let won = exactly_one_won(round, &answers);
+        assert!(envelopes.insert(won["envelope"].to_string()));
     }
     let signed = fleet.query("SELECT count(*)::text FROM documents WHERE status = 'signed'");
     assert_eq!(signed[0][0].as_deref(), Some("200"));

@@ -182,33 +182,32 @@ impl PgStore {
 
     pub fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.connection()?;
-        let Connection { client, statements } = &mut *conn;
-        let tx = client
-            .as_mut()
-            .expect("an open connection")
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let tx = Tx::postgres(PgTx { tx, statements });
-        let out = f(&tx)?;
-        if let Some(tx) = tx.into_postgres() {
-            tx.commit()?;
-        }
-        Ok(out)
+        in_transaction(&mut conn, IsolationLevel::RepeatableRead, true, f)
     }
 }
 
+/// One write transaction at `SERIALIZABLE`.
 fn attempt<T>(conn: &mut Connection, f: &impl Fn(&Tx<'_>) -> Result<T>) -> Result<T> {
+    in_transaction(conn, IsolationLevel::Serializable, false, f)
+}
+
+/// Runs `f` in a transaction; commits if it returns Ok. On Err the
+/// transaction is dropped, which rolls it back.
+fn in_transaction<T>(
+    conn: &mut Connection,
+    isolation: IsolationLevel,
+    read_only: bool,
+    f: impl FnOnce(&Tx<'_>) -> Result<T>,
+) -> Result<T> {
     let Connection { client, statements } = conn;
     let tx = client
         .as_mut()
         .expect("an open connection")
         .build_transaction()
-        .isolation_level(IsolationLevel::Serializable)
+        .isolation_level(isolation)
+        .read_only(read_only)
         .start()?;
     let tx = Tx::postgres(PgTx { tx, statements });
-    // On Err the transaction is dropped, which rolls it back.
     let out = f(&tx)?;
     if let Some(tx) = tx.into_postgres() {
         tx.commit()?;
