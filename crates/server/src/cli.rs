@@ -439,6 +439,8 @@ pub fn run_operator(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Migrate { data } => {
+            // The SQLite file lives in the data dir: make it, as `serve` would.
+            crate::service::create_private_dir(&data.dir)?;
             let database = data.setup().database();
             let version = Store::open(&database)?.schema_version()?;
             println!("{database}: schema version {version}");
